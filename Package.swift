@@ -1,0 +1,45 @@
+// swift-tools-version: 6.0
+// runsc in Swift: one executable, several roles (CLI, boot = Sentry, gofer). See docs/architecture.md.
+import PackageDescription
+
+let staticStdlib: [LinkerSetting] = [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
+
+let package = Package(
+    name: "runsc",
+    platforms: [.macOS(.v15)],
+    products: [.executable(name: "runsc", targets: ["runsc"])],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C shims for calls Swift cannot make directly (variadic ptrace/ioctl/prctl/syscall, raw clone).
+        .target(name: "CLinux"),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp"),
+        .systemLibrary(name: "CCap", pkgConfig: "libcap"),
+        .target(name: "LinuxABI"),
+        .target(name: "OCI"),
+        .target(name: "Platform", dependencies: ["LinuxABI"]),
+        .target(name: "PlatformPtrace", dependencies: ["Platform", "LinuxABI", "CLinux", "CSeccomp"]),
+        .target(name: "GoferProtocol", dependencies: ["LinuxABI", "CLinux"]),
+        .target(name: "Gofer", dependencies: ["GoferProtocol", "LinuxABI", "CLinux", "CSeccomp"]),
+        .target(name: "Sentry", dependencies: ["Platform", "GoferProtocol", "LinuxABI", "CLinux"]),
+        .target(name: "Sandbox", dependencies: [
+            "OCI", "Sentry", "Gofer", "GoferProtocol", "Platform", "PlatformPtrace", "LinuxABI", "CLinux",
+            "CSeccomp", "CCap",
+        ]),
+        .executableTarget(
+            name: "runsc",
+            dependencies: ["Sandbox", "OCI", "LinuxABI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            linkerSettings: staticStdlib),
+
+        .testTarget(name: "LinuxABITests", dependencies: ["LinuxABI"]),
+        .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
+        .testTarget(name: "PlatformPtraceTests", dependencies: ["PlatformPtrace", "Platform", "CLinux"]),
+        .testTarget(name: "GoferProtocolTests", dependencies: ["GoferProtocol"]),
+        .testTarget(name: "GoferTests", dependencies: ["Gofer", "GoferProtocol", "CLinux"]),
+        .testTarget(name: "SentryTests", dependencies: ["Sentry", "LinuxABI", "Platform", "PlatformPtrace", "Gofer", "GoferProtocol"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "OCI"]),
+        .testTarget(name: "IntegrationTests", dependencies: []),
+    ]
+)

@@ -1,0 +1,114 @@
+// What the boot role will ask of the Sentry, derived from the spec. Pure data, so it can be checked both
+// by `create` (early, with a clear error) and by the boot itself, and tested without a sandbox.
+import OCI
+
+/// How one spec mount is provided inside the sandbox.
+public enum PlannedMountKind: String, Sendable, Equatable {
+    case proc, dev, tmpfs, empty
+}
+
+public struct PlannedMount: Sendable, Equatable {
+    public var destination: String
+    public var kind: PlannedMountKind
+    public var readOnly: Bool
+}
+
+/// Everything the boot needs from the spec, checked.
+public struct BootPlan: Sendable, Equatable {
+    public var argv: [String]
+    public var environment: [String]
+    public var workingDirectory: String
+    public var hostname: String
+    public var uid: UInt32
+    public var gid: UInt32
+    public var additionalGids: [UInt32]
+    public var umask: UInt32
+    public var rootReadOnly: Bool
+    public var mounts: [PlannedMount]
+    /// Mounts that are accepted but not provided yet, with the reason (logged as warnings).
+    public var skipped: [String]
+
+    /// File system types the Sentry does not have yet; mounted as empty read-only directories.
+    static let emptyTypes: Set<String> = ["sysfs", "cgroup", "cgroup2", "mqueue", "devpts", "securityfs", "debugfs",
+                                          "binfmt_misc", "configfs", "fusectl", "pstore", "tracefs", "bpf"]
+
+    public static func make(from spec: Spec) throws(RuntimeError) -> BootPlan {
+        guard let process = spec.process, let args = process.args, !args.isEmpty else {
+            throw RuntimeError("config.json: process.args: must contain at least one element")
+        }
+        var mounts: [PlannedMount] = []
+        var skipped: [String] = []
+        for (index, mount) in (spec.mounts ?? []).enumerated() {
+            let type = mount.type ?? ""
+            let options = mount.options ?? []
+            let readOnly = mount.isReadOnly
+            let isBind = type == "bind" || options.contains("bind") || options.contains("rbind")
+            let kind: PlannedMountKind
+            if mount.destination == "/dev" && !isBind {
+                kind = .dev
+            } else if isBind {
+                // docker binds /etc/hosts, /etc/hostname and /etc/resolv.conf; the Gofer cannot serve binds yet.
+                skipped.append("mounts[\(index)]: bind mount of \(mount.source ?? "?") at \(mount.destination) "
+                               + "is not supported yet; the image's own file is used")
+                continue
+            } else {
+                switch type {
+                case "proc": kind = .proc
+                case "devtmpfs": kind = .dev
+                case "tmpfs": kind = .tmpfs
+                case let other where emptyTypes.contains(other): kind = .empty
+                default:
+                    throw RuntimeError("config.json: mounts[\(index)].type: \"\(type)\" is not supported "
+                                       + "(supported: proc, tmpfs, devtmpfs, bind, sysfs, cgroup, mqueue, devpts)")
+                }
+            }
+            mounts.append(PlannedMount(destination: mount.destination, kind: kind, readOnly: readOnly || kind == .empty))
+        }
+        return BootPlan(
+            argv: args, environment: process.env ?? [], workingDirectory: process.cwd,
+            hostname: spec.hostname ?? "runsc", uid: process.user.uid, gid: process.user.gid,
+            additionalGids: process.user.additionalGids ?? [], umask: process.user.umask ?? 0o022,
+            rootReadOnly: spec.root?.readonly ?? false, mounts: mounts, skipped: skipped)
+    }
+}
+
+/// The boot role's command line: descriptors by number, nothing inherited implicitly.
+///
+///     runsc <global flags> boot --spec-fd 3 --gofer-fd 4 --controller-fd 5 --exit-status-fd 6 --ready-fd 7 [--log-fd 8] ID
+public struct BootOptions: Sendable, Equatable {
+    public var id: String
+    public var specFD: Int32 = 3
+    public var goferFD: Int32 = 4
+    public var controllerFD: Int32 = 5
+    public var exitStatusFD: Int32 = 6
+    public var readyFD: Int32 = 7
+    public var logFD: Int32 = -1
+
+    public init(id: String) { self.id = id }
+
+    public func arguments(runtime: RuntimeOptions) -> [String] {
+        var args = ["runsc-sandbox"] + runtime.roleArguments + [
+            "boot", "--spec-fd", "\(specFD)", "--gofer-fd", "\(goferFD)", "--controller-fd", "\(controllerFD)",
+            "--exit-status-fd", "\(exitStatusFD)", "--ready-fd", "\(readyFD)",
+        ]
+        if logFD >= 0 { args += ["--log-fd", "\(logFD)"] }
+        return args + [id]
+    }
+}
+
+/// The gofer role's command line.
+///
+///     runsc <global flags> gofer --gofer-fd 3 --rootfs PATH [--read-only] ID
+public struct GoferOptions: Sendable, Equatable {
+    public var id: String
+    public var rootfs: String
+    public var goferFD: Int32 = 3
+    public var readOnly = false
+
+    public init(id: String, rootfs: String, readOnly: Bool) { self.id = id; self.rootfs = rootfs; self.readOnly = readOnly }
+
+    public func arguments(runtime: RuntimeOptions) -> [String] {
+        ["runsc-gofer"] + runtime.roleArguments + ["gofer", "--gofer-fd", "\(goferFD)", "--rootfs", rootfs]
+            + (readOnly ? ["--read-only"] : []) + [id]
+    }
+}

@@ -1,0 +1,305 @@
+// The container lifecycle as the CLI drives it: create (start the gofer and the boot, wait until the Sentry
+// has loaded init), start, state, kill, wait, delete, list. Every operation names the container in its
+// errors; a failed create leaves no state directory and no process behind.
+import FoundationEssentials
+import Glibc
+import LinuxABI
+import OCI
+
+/// The processes of a created sandbox.
+public struct SandboxProcesses: Sendable {
+    public var bootPID: pid_t
+    public var goferPID: pid_t
+}
+
+/// Container operations over one state root.
+public struct ContainerManager: Sendable {
+    public let options: RuntimeOptions
+    public let log: RuntimeLog
+    public var store: StateStore { StateStore(root: options.root) }
+
+    public init(options: RuntimeOptions, log: RuntimeLog) {
+        self.options = options; self.log = log
+    }
+
+    // MARK: create
+
+    /// Creates a container from a bundle directory (`create --bundle`).
+    public func create(id: String, bundle: String, pidFile: String?, consoleSocket: String?) throws(RuntimeError) {
+        try checkCreatable(id: id, consoleSocket: consoleSocket)
+        let (spec, bundlePath) = try loadBundle(bundle)
+        _ = try createSandbox(id: id, spec: spec, bundle: bundlePath, pidFile: pidFile, deathSignal: 0)
+    }
+
+    func checkCreatable(id: String, consoleSocket: String?) throws(RuntimeError) {
+        try options.checkSupported()
+        try StateStore.validateID(id)
+        if consoleSocket != nil {
+            throw RuntimeError("--console-socket: terminals (process.terminal) are not supported yet")
+        }
+    }
+
+    /// Reads and validates `<bundle>/config.json`; returns the spec and the bundle's absolute path.
+    func loadBundle(_ bundle: String) throws(RuntimeError) -> (Spec, String) {
+        guard let bundlePath = Sys.realPath(bundle.isEmpty ? "." : bundle) else {
+            throw RuntimeError("bundle \(bundle): \(String(cString: strerror(errno)))")
+        }
+        do {
+            return (try SpecLoader.load(bundle: bundlePath), bundlePath)
+        } catch {
+            throw RuntimeError(error.description)
+        }
+    }
+
+    /// Starts the gofer and the boot for `spec`, waits until the Sentry is ready, and records the container.
+    func createSandbox(id: String, spec: Spec, bundle: String, pidFile: String?, deathSignal: Int32) throws(RuntimeError) -> SandboxProcesses {
+        let rootfs = try resolveRootfs(spec: spec, bundle: bundle)
+        let plan = try BootPlan.make(from: spec)
+        for warning in plan.skipped { log.warning("container \"\(id)\": \(warning)") }
+
+        let lock = try store.createDirectory(id: id)
+        var processes: SandboxProcesses?
+        do {
+            let created = Timestamp.now()
+            var record = ContainerRecord(id: id, status: .creating, pid: 0, bundle: bundle, rootfs: rootfs,
+                                         created: created, annotations: spec.annotations)
+            try store.save(record)
+            let (started, readyFD) = try spawnSandbox(id: id, spec: spec, rootfs: rootfs, deathSignal: deathSignal)
+            processes = started
+            try awaitReady(id: id, readyFD: readyFD, processes: started)
+            record.status = .created
+            record.pid = started.bootPID
+            record.goferPid = started.goferPID
+            record.bootStartTime = ProcessProbe.startTime(of: started.bootPID) ?? 0
+            record.goferStartTime = ProcessProbe.startTime(of: started.goferPID) ?? 0
+            try store.save(record)
+            if let pidFile { try writePidFile(pidFile, pid: started.bootPID) }
+            log.debug("container \"\(id)\": created, boot pid \(started.bootPID), gofer pid \(started.goferPID)")
+            _ = lock
+            return started
+        } catch {
+            if let processes { reap(processes) }
+            store.remove(id: id)
+            throw error
+        }
+    }
+
+    func resolveRootfs(spec: Spec, bundle: String) throws(RuntimeError) -> String {
+        let path = spec.root?.path ?? ""
+        let absolute = path.hasPrefix("/") ? path : bundle + "/" + path
+        guard let resolved = Sys.realPath(absolute), Sys.isDirectory(resolved) else {
+            throw RuntimeError("config.json: root.path: rootfs directory \(absolute) does not exist")
+        }
+        return resolved
+    }
+
+    /// Spawns gofer then boot with every descriptor they need; closes our copies of the children's ends.
+    func spawnSandbox(id: String, spec: Spec, rootfs: String, deathSignal: Int32) throws(RuntimeError) -> (SandboxProcesses, readyFD: Int32) {
+        let dir = store.directory(of: id)
+        var ours: [Int32] = []
+        defer { for fd in ours { close(fd) } }
+
+        let listener = try listenControlSocket(dir + "/" + StateStore.controlSocket)
+        ours.append(listener)
+        let exitFD = try Sys.open(dir + "/" + StateStore.exitStatusFile, O_RDWR | O_CREAT | O_TRUNC, mode: 0o600)
+        ours.append(exitFD)
+        let specData: Data
+        do { specData = try JSONEncoder().encode(spec) } catch { throw RuntimeError("cannot encode spec: \(error)") }
+        let specFD = try Sys.memoryFile(name: "runsc-spec", bytes: Array(specData))
+        ours.append(specFD)
+        let (sentryEnd, goferEnd) = try Sys.socketPair(type: Int32(SOCK_SEQPACKET.rawValue))
+        ours += [sentryEnd, goferEnd]
+        let ready = try Sys.pipe()
+        ours += [ready.write]
+        var bootLogFD: Int32 = -1
+        if let debugDir = options.debugLog {
+            bootLogFD = RuntimeLog.openDebugLog(dir: debugDir, name: "runsc.\(id).boot.log")
+        } else if let logPath = options.log {
+            bootLogFD = Glibc.open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        }
+        if bootLogFD >= 0 { ours.append(bootLogFD) }
+
+        // The gofer only needs its own mount namespace (to pivot into the rootfs) and no network.
+        let gofer = GoferOptions(id: id, rootfs: rootfs, readOnly: spec.root?.readonly ?? false)
+        var goferFlags = CloneFlags.CLONE_NEWNS | CloneFlags.CLONE_NEWIPC | CloneFlags.CLONE_NEWUTS
+        if options.network == "none" { goferFlags |= CloneFlags.CLONE_NEWNET }
+        let goferPID = try Spawner.spawn(SpawnRequest(
+            arguments: gofer.arguments(runtime: options), cloneFlags: goferFlags,
+            descriptors: [(goferEnd, gofer.goferFD)], deathSignal: deathSignal))
+
+        var boot = BootOptions(id: id)
+        if bootLogFD < 0 { boot.logFD = -1 }
+        var descriptors: [(from: Int32, to: Int32)] = [
+            (specFD, boot.specFD), (sentryEnd, boot.goferFD), (listener, boot.controllerFD),
+            (exitFD, boot.exitStatusFD), (ready.write, boot.readyFD),
+        ]
+        if bootLogFD >= 0 {
+            boot.logFD = 8
+            descriptors.append((bootLogFD, boot.logFD))
+        }
+        // The Sentry gets every namespace; its user namespace maps its root to an unprivileged host user.
+        var bootFlags = CloneFlags.CLONE_NEWUSER | CloneFlags.CLONE_NEWPID | CloneFlags.CLONE_NEWNS
+            | CloneFlags.CLONE_NEWIPC | CloneFlags.CLONE_NEWUTS
+        if options.network == "none" { bootFlags |= CloneFlags.CLONE_NEWNET }
+        let bootPID: pid_t
+        do {
+            bootPID = try Spawner.spawn(SpawnRequest(
+                arguments: boot.arguments(runtime: options), cloneFlags: bootFlags, descriptors: descriptors,
+                idMaps: Spawner.sandboxIDMaps(), deathSignal: deathSignal))
+        } catch {
+            close(ready.read)
+            reap(SandboxProcesses(bootPID: 0, goferPID: goferPID))
+            throw error
+        }
+        log.debug("container \"\(id)\": spawned gofer \(goferPID) and boot \(bootPID)")
+        return (SandboxProcesses(bootPID: bootPID, goferPID: goferPID), ready.read)
+    }
+
+    /// Reads the boot's readiness line: `{"ok":true}` once init is loaded, or `{"error":"..."}`.
+    func awaitReady(id: String, readyFD fd: Int32, processes: SandboxProcesses) throws(RuntimeError) {
+        defer { close(fd) }
+        let line = try Sys.readLine(fd)
+        if let line, let report = try? JSONDecoder().decode(ReadyReport.self, from: Data(line.utf8)) {
+            if let error = report.error { throw RuntimeError("cannot create container \"\(id)\": \(error)") }
+            if report.ok == true { return }
+        }
+        var status: Int32 = 0
+        let reaped = waitpid(processes.bootPID, &status, WNOHANG) == processes.bootPID
+        let how = reaped ? " (exit status \(Sys.shellCode(fromWaitStatus: status)))" : ""
+        throw RuntimeError("cannot create container \"\(id)\": the sandbox exited before it was ready\(how)")
+    }
+
+    func listenControlSocket(_ path: String) throws(RuntimeError) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        if fd < 0 { throw RuntimeError.errno("socket") }
+        let rc = try ControlProtocol.withSocketAddress(path) { bind(fd, $0, $1) }
+        if rc != 0 || listen(fd, 16) != 0 {
+            let code = errno
+            close(fd)
+            throw RuntimeError.errno("control socket \(path)", code)
+        }
+        return fd
+    }
+
+    func writePidFile(_ path: String, pid: pid_t) throws(RuntimeError) {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = try Sys.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+        defer { close(fd) }
+        try Sys.writeAll(fd, "\(pid)", what: "write --pid-file \(path)")
+        if rename(temporary, path) != 0 { throw RuntimeError.errno("--pid-file \(path)") }
+    }
+
+    /// Kills and reaps processes we spawned (only valid in the process that spawned them).
+    func reap(_ processes: SandboxProcesses) {
+        for pid in [processes.bootPID, processes.goferPID] where pid > 0 {
+            Glibc.kill(pid, SIGKILL)
+            _ = try? Sys.waitChild(pid)
+        }
+    }
+
+    // MARK: start, state, kill, wait
+
+    public func start(id: String) throws(RuntimeError) {
+        let lock = try store.lock(id: id)
+        var record = try store.load(id: id)
+        let status = observedStatus(record)
+        guard status == .created else {
+            throw RuntimeError("cannot start container \"\(id)\": container is \(status.rawValue), not created")
+        }
+        let response = try ControlClient.send(ControlRequest(op: .start), socketPath: socketPath(id), containerID: id)
+        if !response.ok {
+            throw RuntimeError("cannot start container \"\(id)\": \(response.error ?? "unknown error")")
+        }
+        record.status = .running
+        try store.save(record)
+        _ = lock
+    }
+
+    /// The OCI state of a container as observed now.
+    public func state(id: String) throws(RuntimeError) -> State {
+        let record = try store.load(id: id)
+        return record.ociState(status: observedStatus(record))
+    }
+
+    /// stopped once the boot is gone or has recorded an exit status; otherwise what was recorded.
+    func observedStatus(_ record: ContainerRecord) -> ContainerStatus {
+        if record.status == .creating || record.status == .stopped { return record.status }
+        if !ProcessProbe.isAlive(record.pid, startTime: record.bootStartTime) { return .stopped }
+        if store.recordedExitStatus(id: record.id) != nil { return .stopped }
+        return record.status
+    }
+
+    public func kill(id: String, signal: Signal, all: Bool) throws(RuntimeError) {
+        let record = try store.load(id: id)
+        let status = observedStatus(record)
+        guard status == .created || status == .running else {
+            throw RuntimeError("cannot kill container \"\(id)\": container not running (\(status.rawValue))")
+        }
+        let request = ControlRequest(op: .signal, signal: signal.rawValue, all: all)
+        let response = try ControlClient.send(request, socketPath: socketPath(id), containerID: id)
+        if !response.ok {
+            throw RuntimeError("cannot kill container \"\(id)\": \(response.error ?? "unknown error")")
+        }
+    }
+
+    /// Blocks until the container exits; returns its exit status (code, or 128+N for signal N).
+    public func wait(id: String) throws(RuntimeError) -> Int32 {
+        let record = try store.load(id: id)
+        if observedStatus(record) != .stopped {
+            if let response = try? ControlClient.send(ControlRequest(op: .wait), socketPath: socketPath(id), containerID: id),
+               response.ok, let code = response.exitStatus {
+                return code
+            }
+        }
+        if let code = store.recordedExitStatus(id: id) { return code }
+        throw RuntimeError("container \"\(id)\": the sandbox exited without recording an exit status")
+    }
+
+    func socketPath(_ id: String) -> String { store.directory(of: id) + "/" + StateStore.controlSocket }
+
+    // MARK: delete, list
+
+    /// Deletes a container: kills what is left of its sandbox and removes its state.
+    public func delete(id: String, force: Bool) throws(RuntimeError) {
+        let lock = try store.lock(id: id)
+        let record: ContainerRecord
+        do {
+            record = try store.load(id: id)
+        } catch {
+            // A directory without a readable record is debris of a crashed create: --force clears it.
+            guard force else { throw error }
+            store.remove(id: id)
+            return
+        }
+        let status = observedStatus(record)
+        if status == .running && !force {
+            throw RuntimeError("cannot delete container \"\(id)\": container is running (use --force)")
+        }
+        terminate(pid: record.pid, startTime: record.bootStartTime)
+        terminate(pid: record.goferPid, startTime: record.goferStartTime)
+        store.remove(id: id)
+        _ = lock
+    }
+
+    /// SIGKILLs a process of ours (if it is still the same process) and waits briefly until it is gone.
+    func terminate(pid: Int32, startTime: UInt64) {
+        guard pid > 0, startTime != 0, ProcessProbe.isAlive(pid, startTime: startTime) else { return }
+        Glibc.kill(pid, SIGKILL)
+        for _ in 0..<200 where ProcessProbe.isAlive(pid, startTime: startTime) {
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, WNOHANG)  // reaps it if it happens to be our child
+            usleep(10_000)
+        }
+    }
+
+    /// Every container under the root with its current status.
+    public func list() -> [State] {
+        store.ids().compactMap { id in try? state(id: id) }
+    }
+}
+
+/// The line the boot writes on its ready descriptor.
+struct ReadyReport: Codable {
+    var ok: Bool?
+    var error: String?
+}

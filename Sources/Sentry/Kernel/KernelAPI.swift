@@ -1,0 +1,26 @@
+// The Sentry's public surface, as the boot role uses it. (Being filled in: see Kernel.swift.)
+import Platform
+
+/// An error that stops the Sentry from starting a container, with a message that names the cause.
+public struct SentryError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The contract the boot role relies on (implemented by `Kernel`):
+///
+///     let memory = try MemoryFile()                       // the sandbox's one memfd
+///     let platform = try PtracePlatform(memoryFileFD: memory.fd)
+///     let kernel = try Kernel(config: config, platform: platform, memoryFile: memory)
+///     try kernel.prepare()     // resolves and loads init's executable: a missing binary fails here, at create
+///     try kernel.start()       // runs init on its own host thread
+///     let status = kernel.wait()            // blocks until init has exited and every task is gone
+///     kernel.signal(15, allProcesses: false)   // from the control socket
+public protocol SentryKernel: AnyObject, Sendable {
+    func prepare() throws
+    func start() throws
+    func wait() -> ExitStatus
+    func signal(_ signal: Int32, allProcesses: Bool) throws
+    /// Host-visible process list for `runsc ps`: (pid inside the sandbox, command name).
+    func processes() -> [(pid: Int32, command: String)]
+}

@@ -1,0 +1,68 @@
+// What the boot role hands the Sentry: everything it needs, explicitly (no ambient host state).
+
+/// A file system the Sentry mounts in the container's mount namespace.
+public enum SentryMountSource: Sendable, Equatable {
+    /// The Sentry's own procfs.
+    case proc
+    /// The Sentry's own /dev (null, zero, full, random, urandom, tty, fd, stdin/out/err).
+    case dev
+    /// An in-memory tmpfs.
+    case tmpfs
+    /// An empty, read-only directory (for sysfs, cgroup, mqueue, ... until those exist).
+    case empty
+}
+
+/// One mount of the container, applied in order after the root.
+public struct SentryMount: Sendable, Equatable {
+    public var destination: String
+    public var source: SentryMountSource
+    public var readOnly: Bool
+    public init(destination: String, source: SentryMountSource, readOnly: Bool) {
+        self.destination = destination; self.source = source; self.readOnly = readOnly
+    }
+}
+
+/// How the container's init process ended.
+public enum ExitStatus: Sendable, Equatable {
+    case exited(Int32)
+    case signaled(Int32, coreDumped: Bool)
+
+    /// The status a shell reports: the code, or 128+N for death by signal N.
+    public var shellCode: Int32 {
+        switch self {
+        case .exited(let code): return code & 0xff
+        case .signaled(let sig, _): return 128 + sig
+        }
+    }
+}
+
+/// Everything the Sentry needs to run one container.
+public struct SentryConfig: Sendable {
+    /// argv of the container's init; argv[0] is resolved against PATH from `environment` if it has no '/'.
+    public var argv: [String]
+    public var environment: [String]
+    public var workingDirectory: String = "/"
+    public var hostname: String = "runsc"
+    public var uid: UInt32 = 0
+    public var gid: UInt32 = 0
+    public var additionalGids: [UInt32] = []
+    public var umask: UInt32 = 0o022
+    /// A connected socket to the Gofer that serves the container's root.
+    public var goferSocket: Int32
+    public var rootReadOnly: Bool = true
+    public var mounts: [SentryMount] = [
+        SentryMount(destination: "/proc", source: .proc, readOnly: false),
+        SentryMount(destination: "/dev", source: .dev, readOnly: false),
+    ]
+    /// Host descriptors that become the app's fd 0, 1 and 2.
+    public var stdioFDs: [Int32] = [0, 1, 2]
+    /// Print every app syscall (`--strace`) to `logFD`.
+    public var strace: Bool = false
+    /// Where debug messages (unimplemented syscalls, strace) go; -1 for nowhere.
+    public var logFD: Int32 = 2
+    public var debug: Bool = false
+
+    public init(argv: [String], environment: [String], goferSocket: Int32) {
+        self.argv = argv; self.environment = environment; self.goferSocket = goferSocket
+    }
+}

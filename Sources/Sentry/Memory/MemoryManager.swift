@@ -1,0 +1,429 @@
+// The VMAs of one app address space, and the Sentry's access to app memory through the MemoryFile.
+// Platform address spaces only mirror what is here (see PlatformMirror).
+import Glibc
+import LinuxABI
+import Platform
+
+/// A range of the MemoryFile that backs one or more VMAs; given back when the last VMA lets go of it.
+final class MemoryBacking: @unchecked Sendable {
+    let file: MemoryFile
+    let offset: UInt64
+    let length: UInt64
+    /// Shared anonymous memory may be mapped by several address spaces: never punch parts of it.
+    let shared: Bool
+
+    init(file: MemoryFile, length: UInt64, shared: Bool) throws(Errno) {
+        self.file = file
+        self.offset = try file.allocate(length)
+        self.length = length
+        self.shared = shared
+    }
+    deinit { file.release(offset, length) }
+}
+
+/// One virtual memory area: [start, end) of the app's address space.
+struct VMA {
+    var start: UInt64
+    var end: UInt64
+    var protection: Protection
+    var shared: Bool
+    var growsDown: Bool = false
+    var backing: MemoryBacking
+    /// Offset of `start` within `backing`.
+    var backingOffset: UInt64
+    /// What /proc/self/maps shows: a path, "[heap]", "[stack]", or "".
+    var name: String = ""
+    /// For file mappings: offset into the file, device and inode (for /proc/self/maps).
+    var fileOffset: UInt64 = 0
+    var device: UInt64 = 0
+    var inode: UInt64 = 0
+
+    var length: UInt64 { end - start }
+    /// The MemoryFile offset of address `address` (which must lie in the VMA).
+    @inline(__always) func fileOffsetOf(_ address: UInt64) -> UInt64 { backing.offset + backingOffset + (address - start) }
+}
+
+/// The platform address spaces that mirror one MemoryManager (one per task using it).
+final class PlatformMirror: @unchecked Sendable {
+    let addressSpace: AddressSpace
+    /// Set when another task changed the VMAs: the mirror must be rebuilt before app code runs again.
+    var stale = false
+    init(addressSpace: AddressSpace) { self.addressSpace = addressSpace }
+}
+
+/// The memory of one app address space.
+final class MemoryManager: @unchecked Sendable {
+    let file: MemoryFile
+    let minAddress: UInt64
+    let maxAddress: UInt64
+    let lock = Lock()
+    private(set) var vmas: [VMA] = []
+    private var mirrors: [ObjectIdentifier: PlatformMirror] = [:]
+
+    /// Top of the initial stack; mmap searches downwards from `mmapBase`.
+    var stackTop: UInt64
+    var mmapBase: UInt64
+    var brkStart: UInt64 = 0
+    var brkCurrent: UInt64 = 0
+    /// argv/envp ranges of the initial process image (for /proc/pid/cmdline and environ).
+    var argvRange: (UInt64, UInt64) = (0, 0)
+    var envRange: (UInt64, UInt64) = (0, 0)
+    var executablePath: String = ""
+
+    init(file: MemoryFile, minAddress: UInt64, maxAddress: UInt64) {
+        self.file = file
+        self.minAddress = minAddress
+        self.maxAddress = maxAddress
+        // Leave a gap below the platform's reserved region, as Linux leaves one below TASK_SIZE.
+        self.stackTop = PageSize.roundDown(maxAddress - (16 << 20))
+        self.mmapBase = PageSize.roundDown(stackTop - (1 << 30))
+    }
+
+    // MARK: Mirrors
+
+    func attach(_ mirror: PlatformMirror) throws {
+        let all = lock.withLock { () -> [VMA] in
+            mirrors[ObjectIdentifier(mirror)] = mirror
+            return vmas
+        }
+        for v in all { try mirror.addressSpace.map(v.start, length: v.length, fileOffset: v.fileOffsetOf(v.start), protection: v.protection) }
+    }
+
+    func detach(_ mirror: PlatformMirror) {
+        lock.withLock { _ = mirrors.removeValue(forKey: ObjectIdentifier(mirror)) }
+    }
+
+    /// Rebuilds a stale mirror from the VMAs.
+    func refresh(_ mirror: PlatformMirror) throws {
+        let all = lock.withLock { () -> [VMA] in mirror.stale = false; return vmas }
+        try mirror.addressSpace.unmap(minAddress, length: maxAddress - minAddress)
+        for v in all { try mirror.addressSpace.map(v.start, length: v.length, fileOffset: v.fileOffsetOf(v.start), protection: v.protection) }
+    }
+
+    /// Applies a change to the caller's mirror now and marks every other mirror stale.
+    private func propagate(_ current: PlatformMirror?, _ apply: (AddressSpace) throws -> Void) {
+        for (_, m) in mirrors {
+            if m === current {
+                do { try apply(m.addressSpace) } catch { m.stale = true }
+            } else {
+                m.stale = true
+            }
+        }
+    }
+
+    // MARK: Lookup
+
+    /// Index of the VMA containing `address`, if any. Caller holds `lock`.
+    func indexContaining(_ address: UInt64) -> Int? {
+        var lo = 0, hi = vmas.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if vmas[mid].end <= address { lo = mid + 1 } else { hi = mid }
+        }
+        if lo < vmas.count, vmas[lo].start <= address { return lo }
+        return nil
+    }
+
+    func vma(containing address: UInt64) -> VMA? {
+        lock.withLock { indexContaining(address).map { vmas[$0] } }
+    }
+
+    private func isFree(_ start: UInt64, _ end: UInt64) -> Bool {
+        guard start >= minAddress, end <= maxAddress, start < end else { return false }
+        for v in vmas where v.start < end && start < v.end { return false }
+        return true
+    }
+
+    /// Finds a free range of `length` bytes below `mmapBase`, top-down. Caller holds `lock`.
+    private func findFree(_ length: UInt64) -> UInt64? {
+        var top = mmapBase
+        for v in vmas.reversed() {
+            if v.start >= top { top = min(top, v.start); continue }
+            if v.end <= top, top - v.end >= length { return top - length }
+            top = min(top, v.start)
+        }
+        if top >= minAddress + length { return top - length }
+        // Then above the stack gap, for very large requests.
+        return nil
+    }
+
+    // MARK: Mapping
+
+    struct MapRequest {
+        var address: UInt64
+        var length: UInt64
+        var protection: Protection
+        var shared: Bool
+        var fixed: Bool
+        var noReplace: Bool = false
+        var growsDown: Bool = false
+        var name: String = ""
+        var fileOffset: UInt64 = 0
+        var device: UInt64 = 0
+        var inode: UInt64 = 0
+        /// Bytes to copy into the fresh memory (private file mappings): reads up to `length` bytes.
+        var fill: ((UnsafeMutableRawPointer, Int) throws(Errno) -> Void)? = nil
+        /// An existing backing to map (shared mappings of the same memory).
+        var backing: MemoryBacking? = nil
+        var backingOffset: UInt64 = 0
+    }
+
+    /// Creates a mapping; returns its start address.
+    func map(_ r: MapRequest, mirror: PlatformMirror?) throws(Errno) -> UInt64 {
+        guard r.length > 0, let length = PageSize.roundUp(r.length) else { throw Errno.EINVAL }
+        let backing: MemoryBacking
+        if let b = r.backing { backing = b } else { backing = try MemoryBacking(file: file, length: length, shared: r.shared) }
+        if let fill = r.fill {
+            try fill(file.pointer(backing.offset + r.backingOffset), Int(r.length))
+        }
+        return try lock.withLock { () throws(Errno) -> UInt64 in
+            var start: UInt64
+            if r.fixed {
+                start = r.address
+                guard start & PageSize.mask == 0 else { throw Errno.EINVAL }
+                guard start >= minAddress, start <= maxAddress, length <= maxAddress - start else {
+                    throw start < minAddress ? Errno.EPERM : Errno.ENOMEM
+                }
+                if r.noReplace, !isFree(start, start + length) { throw Errno.EEXIST }
+                removeRange(start, start + length, mirror: mirror, replacing: true)
+            } else if r.address != 0, let hint = PageSize.roundUp(r.address), hint <= maxAddress,
+                      length <= maxAddress - hint, isFree(hint, hint + length) {
+                start = hint
+            } else {
+                guard let s = findFree(length) else { throw Errno.ENOMEM }
+                start = s
+            }
+            let vma = VMA(start: start, end: start + length, protection: r.protection, shared: r.shared,
+                          growsDown: r.growsDown, backing: backing, backingOffset: r.backingOffset, name: r.name,
+                          fileOffset: r.fileOffset, device: r.device, inode: r.inode)
+            insert(vma)
+            propagate(mirror) { try $0.map(start, length: length, fileOffset: vma.fileOffsetOf(start), protection: vma.protection) }
+            return start
+        }
+    }
+
+    private func insert(_ vma: VMA) {
+        let i = vmas.firstIndex(where: { $0.start > vma.start }) ?? vmas.count
+        vmas.insert(vma, at: i)
+    }
+
+    /// Removes [start, end) from the VMAs, splitting as needed. Caller holds `lock`.
+    private func removeRange(_ start: UInt64, _ end: UInt64, mirror: PlatformMirror?, replacing: Bool = false) {
+        var result: [VMA] = []
+        var touched = false
+        for v in vmas {
+            if v.end <= start || v.start >= end { result.append(v); continue }
+            touched = true
+            if v.start < start {
+                var left = v; left.end = start; result.append(left)
+            }
+            if v.end > end {
+                var right = v
+                right.backingOffset += end - v.start
+                right.fileOffset += end - v.start
+                right.start = end
+                result.append(right)
+            }
+            // Private memory no other VMA can reach: give the pages back now.
+            if !v.backing.shared {
+                let s = max(v.start, start), e = min(v.end, end)
+                file.zero(v.fileOffsetOf(s), e - s)
+            }
+        }
+        vmas = result
+        // A MAP_FIXED replacement overwrites the caller's host mapping in place: no unmap needed there.
+        if touched { propagate(mirror) { if !replacing { try $0.unmap(start, length: end - start) } } }
+    }
+
+    func unmap(_ start: UInt64, _ length: UInt64, mirror: PlatformMirror?) throws(Errno) {
+        guard start & PageSize.mask == 0, length > 0, let len = PageSize.roundUp(length),
+              start <= maxAddress, len <= maxAddress - start else { throw Errno.EINVAL }
+        lock.withLock { removeRange(start, start + len, mirror: mirror) }
+    }
+
+    func protect(_ start: UInt64, _ length: UInt64, _ prot: Protection, mirror: PlatformMirror?) throws(Errno) {
+        guard start & PageSize.mask == 0, let len = PageSize.roundUp(length) else { throw Errno.EINVAL }
+        if len == 0 { return }
+        guard start <= maxAddress, len <= maxAddress - start else { throw Errno.ENOMEM }
+        let end = start + len
+        try lock.withLock { () throws(Errno) in
+            // Linux requires the whole range to be mapped.
+            var cursor = start
+            for v in vmas where v.end > cursor && v.start < end {
+                if v.start > cursor { throw Errno.ENOMEM }
+                cursor = v.end
+            }
+            if cursor < end { throw Errno.ENOMEM }
+            var result: [VMA] = []
+            for v in vmas {
+                if v.end <= start || v.start >= end { result.append(v); continue }
+                if v.start < start { var l = v; l.end = start; result.append(l) }
+                var mid = v
+                let ms = max(v.start, start), me = min(v.end, end)
+                mid.backingOffset += ms - v.start; mid.fileOffset += ms - v.start
+                mid.start = ms; mid.end = me; mid.protection = prot
+                result.append(mid)
+                if v.end > end {
+                    var r = v; r.backingOffset += end - v.start; r.fileOffset += end - v.start; r.start = end
+                    result.append(r)
+                }
+            }
+            vmas = result
+            propagate(mirror) { try $0.protect(start, length: len, protection: prot) }
+        }
+    }
+
+    /// brk(2): returns the new (or unchanged) break.
+    func brk(_ requested: UInt64, mirror: PlatformMirror?) -> UInt64 {
+        let current = lock.withLock { brkCurrent }
+        guard requested >= brkStart, requested <= brkStart + (1 << 34) else { return current }
+        let oldEnd = PageSize.roundUp(current) ?? current
+        guard let newEnd = PageSize.roundUp(requested) else { return current }
+        if newEnd > oldEnd {
+            let free = lock.withLock { isFree(oldEnd, newEnd) }
+            guard free else { return current }
+            let r = MapRequest(address: oldEnd, length: newEnd - oldEnd, protection: [.read, .write], shared: false,
+                               fixed: true, name: "[heap]")
+            guard (try? map(r, mirror: mirror)) != nil else { return current }
+        } else if newEnd < oldEnd {
+            try? unmap(newEnd, oldEnd - newEnd, mirror: mirror)
+        }
+        lock.withLock { brkCurrent = requested }
+        return requested
+    }
+
+    /// A copy for fork: private memory is copied (eagerly: tracked debt, see docs/compatibility.md),
+    /// shared memory is shared.
+    func fork() throws(Errno) -> MemoryManager {
+        let child = MemoryManager(file: file, minAddress: minAddress, maxAddress: maxAddress)
+        try lock.withLock { () throws(Errno) in
+            child.stackTop = stackTop; child.mmapBase = mmapBase
+            child.brkStart = brkStart; child.brkCurrent = brkCurrent
+            child.argvRange = argvRange; child.envRange = envRange; child.executablePath = executablePath
+            for v in vmas {
+                var c = v
+                if !v.shared {
+                    let b = try MemoryBacking(file: file, length: v.length, shared: false)
+                    file.copy(from: v.fileOffsetOf(v.start), to: b.offset, length: v.length)
+                    c.backing = b; c.backingOffset = 0
+                }
+                child.vmas.append(c)
+            }
+        }
+        return child
+    }
+
+    // MARK: Access from the Sentry
+
+    /// The Sentry-side buffers for [address, address+length), checked against VMA protections. A range that
+    /// starts unmapped fails with EFAULT; one that runs into unmapped memory is cut short there.
+    func segments(_ address: UInt64, _ length: Int, write: Bool) throws(Errno) -> [UnsafeMutableRawBufferPointer] {
+        if length == 0 { return [] }
+        return try lock.withLock { () throws(Errno) -> [UnsafeMutableRawBufferPointer] in
+            var out: [UnsafeMutableRawBufferPointer] = []
+            var addr = address
+            var remaining = UInt64(length)
+            guard var i = indexContaining(addr) else { throw Errno.EFAULT }
+            while remaining > 0 {
+                let v = vmas[i]
+                guard v.start <= addr, addr < v.end,
+                      v.protection.contains(write ? .write : .read) else { break }
+                let n = min(remaining, v.end - addr)
+                out.append(UnsafeMutableRawBufferPointer(start: file.pointer(v.fileOffsetOf(addr)), count: Int(n)))
+                addr += n; remaining -= n
+                i += 1
+                if remaining > 0 && (i >= vmas.count || vmas[i].start != addr) { break }
+            }
+            if out.isEmpty { throw Errno.EFAULT }
+            return out
+        }
+    }
+
+    func copyIn(_ address: UInt64, _ length: Int) throws(Errno) -> [UInt8] {
+        var result = [UInt8](repeating: 0, count: length)
+        let segs = try segments(address, length, write: false)
+        var pos = 0
+        for s in segs { result.withUnsafeMutableBytes { dst in dst.baseAddress!.advanced(by: pos).copyMemory(from: s.baseAddress!, byteCount: s.count) }; pos += s.count }
+        if pos < length { throw Errno.EFAULT }
+        return result
+    }
+
+    func copyOut(_ address: UInt64, _ bytes: UnsafeRawBufferPointer) throws(Errno) {
+        let segs = try segments(address, bytes.count, write: true)
+        var pos = 0
+        for s in segs { s.baseAddress!.copyMemory(from: bytes.baseAddress! + pos, byteCount: s.count); pos += s.count }
+        if pos < bytes.count { throw Errno.EFAULT }
+    }
+
+    func copyOut(_ address: UInt64, _ bytes: [UInt8]) throws(Errno) {
+        try bytes.withBytes { (b) throws(Errno) in try copyOut(address, b) }
+    }
+
+    func read<T: BitwiseCopyable>(_ address: UInt64, as: T.Type) throws(Errno) -> T {
+        let bytes = try copyIn(address, MemoryLayout<T>.size)
+        return bytes.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
+    }
+
+    func write<T: BitwiseCopyable>(_ address: UInt64, _ value: T) throws(Errno) {
+        var v = value
+        let bytes = withUnsafeBytes(of: &v) { Array($0) }
+        try copyOut(address, bytes)
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (ENAMETOOLONG past that).
+    func readString(_ address: UInt64, max: Int = 4096) throws(Errno) -> String {
+        var bytes: [UInt8] = []
+        var addr = address
+        while bytes.count < max {
+            let chunk = Swift.min(max - bytes.count, 4096 - Int(addr & PageSize.mask))
+            let segs = try segments(addr, chunk, write: false)
+            for s in segs {
+                if let nul = s.firstIndex(of: 0) {
+                    bytes.append(contentsOf: s[..<nul])
+                    return String(decoding: bytes, as: UTF8.self)
+                }
+                bytes.append(contentsOf: s)
+            }
+            addr += UInt64(chunk)
+        }
+        throw Errno.ENAMETOOLONG
+    }
+
+    /// Raw bytes of a NUL-terminated string (paths must keep non-UTF-8 bytes intact).
+    func readCString(_ address: UInt64, max: Int = 4096) throws(Errno) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var addr = address
+        while bytes.count < max {
+            let chunk = Swift.min(max - bytes.count, 4096 - Int(addr & PageSize.mask))
+            let segs = try segments(addr, chunk, write: false)
+            for s in segs {
+                if let nul = s.firstIndex(of: 0) { bytes.append(contentsOf: s[..<nul]); return bytes }
+                bytes.append(contentsOf: s)
+            }
+            addr += UInt64(chunk)
+        }
+        throw Errno.ENAMETOOLONG
+    }
+
+    /// /proc/self/maps text.
+    func mapsText() -> String {
+        lock.withLock {
+            var out = ""
+            for v in vmas {
+                let p = v.protection
+                let perms = (p.contains(.read) ? "r" : "-") + (p.contains(.write) ? "w" : "-") +
+                    (p.contains(.execute) ? "x" : "-") + (v.shared ? "s" : "p")
+                var line = hex(v.start, 8) + "-" + hex(v.end, 8) + " " + perms + " " + hex(v.fileOffset, 8) + " "
+                line += hex(v.device >> 8, 2) + ":" + hex(v.device & 0xff, 2) + " " + String(v.inode)
+                if !v.name.isEmpty { line += String(repeating: " ", count: max(1, 73 - line.count)) + v.name }
+                out += line + "\n"
+            }
+            return out
+        }
+    }
+}
+
+func hex(_ v: UInt64, _ width: Int) -> String {
+    let s = String(v, radix: 16)
+    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+}

@@ -1,0 +1,307 @@
+// Files by path: open, stat, readlink, access, getdents, cwd, and namespace changes.
+import Glibc
+import LinuxABI
+
+/// An O_PATH descriptor: names a file, does no I/O.
+final class PathDescription: FileDescription, @unchecked Sendable {
+    override func read(_ buffers: [UnsafeMutableRawBufferPointer], at: Int64?, task: Task) throws(Errno) -> Int { throw Errno.EBADF }
+    override func write(_ buffers: [UnsafeMutableRawBufferPointer], at: Int64?, task: Task) throws(Errno) -> Int { throw Errno.EBADF }
+}
+
+extension Kernel {
+    /// The directory a *at() call starts from.
+    func startDentry(_ task: Task, _ dirfd: Int32, path: String) throws(Errno) -> Dentry? {
+        if path.hasPrefix("/") || dirfd == AtFlags.AT_FDCWD { return nil }
+        let f = try task.fdTable.get(dirfd)
+        guard let d = f.dentry else { throw Errno.ENOTDIR }
+        guard try d.inode.stat().isDirectory else { throw Errno.ENOTDIR }
+        return d
+    }
+
+    /// Resolves a path argument of a *at() call with AT_EMPTY_PATH / AT_SYMLINK_NOFOLLOW handling.
+    func resolveAt(_ task: Task, dirfd: Int32, pathAddress: UInt64, flags: Int, followDefault: Bool = true) throws(Errno) -> Dentry {
+        let path = try task.mm.readString(pathAddress)
+        if path.isEmpty {
+            guard flags & AtFlags.AT_EMPTY_PATH != 0 else { throw Errno.ENOENT }
+            if dirfd == AtFlags.AT_FDCWD { return task.fs.cwd }
+            guard let d = try task.fdTable.get(dirfd).dentry else { throw Errno.EBADF }
+            return d
+        }
+        let follow = followDefault && flags & AtFlags.AT_SYMLINK_NOFOLLOW == 0
+        return try resolve(task: task, path: path, start: try startDentry(task, dirfd, path: path), follow: follow)
+    }
+
+    func openAt(_ task: Task, dirfd: Int32, pathAddress: UInt64, flags: Int, mode: UInt32) throws(Errno) -> Int {
+        let path = try task.mm.readString(pathAddress)
+        guard !path.isEmpty else { throw Errno.ENOENT }
+        let start = try startDentry(task, dirfd, path: path)
+        let accessMode = flags & OpenFlags.O_ACCMODE
+        let wantsWrite = accessMode == OpenFlags.O_WRONLY || accessMode == OpenFlags.O_RDWR || flags & OpenFlags.O_TRUNC != 0
+        if flags & OpenFlags.O_TMPFILE == OpenFlags.O_TMPFILE { throw Errno.EOPNOTSUPP }
+        var dentry: Dentry
+        if flags & OpenFlags.O_CREAT != 0 {
+            let (parent, name) = try resolveParent(task: task, path: path, start: start)
+            if name.isEmpty { throw Errno.EISDIR }
+            if let existing = try? parent.child(name, task: task).top {
+                if flags & OpenFlags.O_EXCL != 0 { throw Errno.EEXIST }
+                dentry = existing
+                if try existing.inode.stat().isSymlink {
+                    if flags & OpenFlags.O_NOFOLLOW != 0 { throw Errno.ELOOP }
+                    dentry = try resolve(task: task, path: path, start: start, follow: true)
+                }
+            } else {
+                guard !parent.readOnly else { throw Errno.EROFS }
+                guard let dir = parent.inode as? TmpfsInode else { throw Errno.EROFS }
+                let created = try dir.create(name, mode: FileMode.S_IFREG | (mode & 0o7777 & ~task.fs.umask))
+                created.attributes.uid = task.credentials.fsuid
+                created.attributes.gid = task.credentials.fsgid
+                dentry = try parent.child(name, task: task)
+            }
+        } else {
+            dentry = try resolve(task: task, path: path, start: start, follow: flags & OpenFlags.O_NOFOLLOW == 0)
+        }
+        let st = try dentry.inode.stat()
+        let file: FileDescription
+        if flags & OpenFlags.O_PATH != 0 {
+            if flags & OpenFlags.O_DIRECTORY != 0 && !st.isDirectory { throw Errno.ENOTDIR }
+            file = PathDescription(flags: flags & (OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW), dentry: dentry)
+        } else {
+            if st.isSymlink { throw Errno.ELOOP }
+            if flags & OpenFlags.O_DIRECTORY != 0 && !st.isDirectory { throw Errno.ENOTDIR }
+            if wantsWrite && st.isDirectory { throw Errno.EISDIR }
+            if wantsWrite && dentry.readOnly && (st.isRegular || st.isDirectory) { throw Errno.EROFS }
+            try checkAccess(task, st, read: accessMode != OpenFlags.O_WRONLY, write: wantsWrite, execute: false)
+            file = try dentry.inode.open(flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_CLOEXEC | OpenFlags.O_NOCTTY),
+                                         dentry: dentry, task: task)
+        }
+        return Int(try task.fdTable.add(file, closeOnExec: flags & OpenFlags.O_CLOEXEC != 0))
+    }
+
+    /// Unix permission check with the task's fs credentials (root passes all but execute-without-any-x).
+    func checkAccess(_ task: Task, _ st: FileStat, read: Bool, write: Bool, execute: Bool) throws(Errno) {
+        let c = task.credentials
+        if c.fsuid == 0 {
+            if execute && !st.isDirectory && st.mode & 0o111 == 0 { throw Errno.EACCES }
+            return
+        }
+        let bits: UInt32
+        if st.uid == c.fsuid { bits = (st.mode >> 6) & 7 }
+        else if st.gid == c.fsgid || c.groups.contains(st.gid) { bits = (st.mode >> 3) & 7 }
+        else { bits = st.mode & 7 }
+        if (read && bits & 4 == 0) || (write && bits & 2 == 0) || (execute && bits & 1 == 0) { throw Errno.EACCES }
+    }
+
+    func getdents64(_ task: Task, fd: Int32, address: UInt64, count: Int) throws(Errno) -> Int {
+        let file = try task.fdTable.get(fd)
+        let entries = try file.directoryEntries(task: task)
+        var out: [UInt8] = []
+        var index = Int(file.lock.withLock { file.offset })
+        while index < entries.count {
+            let e = entries[index]
+            let name = Array(e.name.utf8)
+            let reclen = (19 + name.count + 1 + 7) & ~7
+            if out.count + reclen > count { break }
+            var rec = [UInt8](repeating: 0, count: reclen)
+            rec.withUnsafeMutableBytes { p in
+                p.storeBytes(of: e.inode, toByteOffset: 0, as: UInt64.self)
+                p.storeBytes(of: Int64(index + 1), toByteOffset: 8, as: Int64.self)
+                p.storeBytes(of: UInt16(reclen), toByteOffset: 16, as: UInt16.self)
+                p.storeBytes(of: e.type, toByteOffset: 18, as: UInt8.self)
+                for (i, c) in name.enumerated() { p.storeBytes(of: c, toByteOffset: 19 + i, as: UInt8.self) }
+            }
+            out += rec
+            index += 1
+        }
+        if out.isEmpty && index < entries.count { throw Errno.EINVAL }
+        try task.mm.copyOut(address, out)
+        file.lock.withLock { file.offset = Int64(index) }
+        return out.count
+    }
+
+    func statfsBytes(for dentry: Dentry) -> [UInt8] {
+        var b = [UInt8](repeating: 0, count: 120)
+        let magic: Int64
+        switch dentry.inode {
+        case is ProcRoot, is ProcessDirectory: magic = 0x9fa0
+        case is TmpfsInode: magic = 0x0102_1994
+        default: magic = 0x0102_1997  // V9FS, as gVisor's gofer mounts report
+        }
+        b.withUnsafeMutableBytes { p in
+            p.storeBytes(of: magic, toByteOffset: 0, as: Int64.self)       // f_type
+            p.storeBytes(of: Int64(4096), toByteOffset: 8, as: Int64.self) // f_bsize
+            p.storeBytes(of: Int64(1 << 24), toByteOffset: 16, as: Int64.self)
+            p.storeBytes(of: Int64(1 << 23), toByteOffset: 24, as: Int64.self)
+            p.storeBytes(of: Int64(1 << 23), toByteOffset: 32, as: Int64.self)
+            p.storeBytes(of: Int64(1 << 20), toByteOffset: 40, as: Int64.self)
+            p.storeBytes(of: Int64(1 << 19), toByteOffset: 48, as: Int64.self)
+            p.storeBytes(of: Int64(255), toByteOffset: 64, as: Int64.self) // f_namelen
+            p.storeBytes(of: Int64(4096), toByteOffset: 72, as: Int64.self) // f_frsize
+            p.storeBytes(of: Int64(dentry.readOnly ? 1 : 0), toByteOffset: 80, as: Int64.self) // f_flags ST_RDONLY
+        }
+        return b
+    }
+}
+
+extension SyscallTable {
+    func registerFileSyscalls() {
+        register(SyscallNumber.open) { (t, a) throws(Errno) -> Int in try t.kernel.openAt(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, flags: Int(a.a1), mode: UInt32(truncatingIfNeeded: a.a2)) }
+        register(SyscallNumber.openat) { (t, a) throws(Errno) -> Int in try t.kernel.openAt(t, dirfd: a.int0, pathAddress: a.a1, flags: Int(a.a2), mode: UInt32(truncatingIfNeeded: a.a3)) }
+        register(SyscallNumber.creat) { (t, a) throws(Errno) -> Int in
+            try t.kernel.openAt(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, flags: OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, mode: UInt32(truncatingIfNeeded: a.a1))
+        }
+        register(SyscallNumber.close) { (t, a) throws(Errno) -> Int in try t.fdTable.remove(a.int0); return 0 }
+        register(SyscallNumber.close_range) { (t, a) throws(Errno) -> Int in
+            guard a.a0 <= a.a1 else { throw Errno.EINVAL }
+            for fd in t.fdTable.numbers where UInt64(fd) >= a.a0 && UInt64(fd) <= a.a1 {
+                if a.a2 & 4 != 0 { try? t.fdTable.setCloseOnExec(fd, true) } else { try? t.fdTable.remove(fd) }  // CLOSE_RANGE_CLOEXEC
+            }
+            return 0
+        }
+        register(SyscallNumber.stat) { (t, a) throws(Errno) -> Int in
+            let d = try t.kernel.resolve(task: t, path: try t.mm.readString(a.a0), follow: true)
+            try t.mm.copyOut(a.a1, try d.inode.stat().encodeStat()); return 0
+        }
+        register(SyscallNumber.lstat) { (t, a) throws(Errno) -> Int in
+            let d = try t.kernel.resolve(task: t, path: try t.mm.readString(a.a0), follow: false)
+            try t.mm.copyOut(a.a1, try d.inode.stat().encodeStat()); return 0
+        }
+        register(SyscallNumber.fstat) { (t, a) throws(Errno) -> Int in
+            try t.mm.copyOut(a.a1, try t.fdTable.get(a.int0).stat().encodeStat()); return 0
+        }
+        register(SyscallNumber.newfstatat) { (t, a) throws(Errno) -> Int in
+            let flags = Int(a.a3)
+            guard flags & ~(AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH | AtFlags.AT_NO_AUTOMOUNT) == 0 else { throw Errno.EINVAL }
+            let path = try t.mm.readString(a.a1)
+            if path.isEmpty && flags & AtFlags.AT_EMPTY_PATH != 0 && a.int0 != AtFlags.AT_FDCWD {
+                try t.mm.copyOut(a.a2, try t.fdTable.get(a.int0).stat().encodeStat()); return 0
+            }
+            let d = try t.kernel.resolveAt(t, dirfd: a.int0, pathAddress: a.a1, flags: flags)
+            try t.mm.copyOut(a.a2, try d.inode.stat().encodeStat()); return 0
+        }
+        register(SyscallNumber.statx) { (t, a) throws(Errno) -> Int in
+            let flags = Int(a.a2)
+            let path = try t.mm.readString(a.a1)
+            let st: FileStat
+            if path.isEmpty && flags & AtFlags.AT_EMPTY_PATH != 0 && a.int0 != AtFlags.AT_FDCWD {
+                st = try t.fdTable.get(a.int0).stat()
+            } else {
+                st = try t.kernel.resolveAt(t, dirfd: a.int0, pathAddress: a.a1, flags: flags).inode.stat()
+            }
+            try t.mm.copyOut(a.a4, st.encodeStatx()); return 0
+        }
+        register(SyscallNumber.readlink) { (t, a) throws(Errno) -> Int in
+            let d = try t.kernel.resolve(task: t, path: try t.mm.readString(a.a0), follow: false)
+            return try t.kernel.copyLink(t, d, a.a1, Int(a.int2))
+        }
+        register(SyscallNumber.readlinkat) { (t, a) throws(Errno) -> Int in
+            let d = try t.kernel.resolveAt(t, dirfd: a.int0, pathAddress: a.a1, flags: AtFlags.AT_EMPTY_PATH, followDefault: false)
+            return try t.kernel.copyLink(t, d, a.a2, Int(a.int3))
+        }
+        register(SyscallNumber.access) { (t, a) throws(Errno) -> Int in try t.kernel.access(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, mode: Int(a.a1), flags: 0) }
+        register(SyscallNumber.faccessat) { (t, a) throws(Errno) -> Int in try t.kernel.access(t, dirfd: a.int0, pathAddress: a.a1, mode: Int(a.a2), flags: 0) }
+        register(SyscallNumber.faccessat2) { (t, a) throws(Errno) -> Int in try t.kernel.access(t, dirfd: a.int0, pathAddress: a.a1, mode: Int(a.a2), flags: Int(a.a3)) }
+        register(SyscallNumber.getdents64) { (t, a) throws(Errno) -> Int in try t.kernel.getdents64(t, fd: a.int0, address: a.a1, count: Int(a.int2)) }
+        register(SyscallNumber.getcwd) { (t, a) throws(Errno) -> Int in
+            var b = Array(t.fs.cwd.path.utf8); b.append(0)
+            guard b.count <= Int(a.a1) else { throw Errno.ERANGE }
+            try t.mm.copyOut(a.a0, b); return b.count
+        }
+        register(SyscallNumber.chdir) { (t, a) throws(Errno) -> Int in
+            let d = try t.kernel.resolve(task: t, path: try t.mm.readString(a.a0), follow: true)
+            let st = try d.inode.stat()
+            guard st.isDirectory else { throw Errno.ENOTDIR }
+            try t.kernel.checkAccess(t, st, read: false, write: false, execute: true)
+            t.fs.cwd = d; return 0
+        }
+        register(SyscallNumber.fchdir) { (t, a) throws(Errno) -> Int in
+            guard let d = try t.fdTable.get(a.int0).dentry else { throw Errno.ENOTDIR }
+            guard try d.inode.stat().isDirectory else { throw Errno.ENOTDIR }
+            t.fs.cwd = d; return 0
+        }
+        register(SyscallNumber.statfs) { (t, a) throws(Errno) -> Int in
+            let d = try t.kernel.resolve(task: t, path: try t.mm.readString(a.a0), follow: true)
+            try t.mm.copyOut(a.a1, t.kernel.statfsBytes(for: d)); return 0
+        }
+        register(SyscallNumber.fstatfs) { (t, a) throws(Errno) -> Int in
+            guard let d = try t.fdTable.get(a.int0).dentry else { throw Errno.EINVAL }
+            try t.mm.copyOut(a.a1, t.kernel.statfsBytes(for: d)); return 0
+        }
+        register(SyscallNumber.mkdir) { (t, a) throws(Errno) -> Int in try t.kernel.mkdir(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, mode: UInt32(truncatingIfNeeded: a.a1)) }
+        register(SyscallNumber.mkdirat) { (t, a) throws(Errno) -> Int in try t.kernel.mkdir(t, dirfd: a.int0, pathAddress: a.a1, mode: UInt32(truncatingIfNeeded: a.a2)) }
+        register(SyscallNumber.unlink) { (t, a) throws(Errno) -> Int in try t.kernel.unlink(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, directory: false) }
+        register(SyscallNumber.rmdir) { (t, a) throws(Errno) -> Int in try t.kernel.unlink(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, directory: true) }
+        register(SyscallNumber.unlinkat) { (t, a) throws(Errno) -> Int in
+            guard a.a2 & ~UInt64(AtFlags.AT_REMOVEDIR) == 0 else { throw Errno.EINVAL }
+            return try t.kernel.unlink(t, dirfd: a.int0, pathAddress: a.a1, directory: a.a2 & UInt64(AtFlags.AT_REMOVEDIR) != 0)
+        }
+        // Changes to files of the read-only root: EROFS there, as Linux answers on a read-only mount.
+        for n in [SyscallNumber.rename, SyscallNumber.link, SyscallNumber.symlink, SyscallNumber.chmod, SyscallNumber.chown,
+                  SyscallNumber.lchown, SyscallNumber.truncate, SyscallNumber.mknod, SyscallNumber.utimes, SyscallNumber.utime] {
+            register(n) { (t, a) throws(Errno) -> Int in try t.kernel.refuseChange(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0) }
+        }
+        for n in [SyscallNumber.renameat, SyscallNumber.renameat2, SyscallNumber.linkat, SyscallNumber.fchmodat,
+                  SyscallNumber.fchownat, SyscallNumber.mknodat, SyscallNumber.utimensat, SyscallNumber.futimesat] {
+            register(n) { (t, a) throws(Errno) -> Int in
+                if n == SyscallNumber.utimensat && a.a1 == 0 { return try t.kernel.refuseFDChange(t, a.int0) }
+                return try t.kernel.refuseChange(t, dirfd: a.int0, pathAddress: a.a1)
+            }
+        }
+        register(SyscallNumber.symlinkat) { (t, a) throws(Errno) -> Int in try t.kernel.refuseChange(t, dirfd: a.int1, pathAddress: a.a2) }
+        for n in [SyscallNumber.fchmod, SyscallNumber.fchown, SyscallNumber.ftruncate, SyscallNumber.fallocate] {
+            register(n) { (t, a) throws(Errno) -> Int in try t.kernel.refuseFDChange(t, a.int0) }
+        }
+    }
+}
+
+extension Kernel {
+    func copyLink(_ task: Task, _ d: Dentry, _ buf: UInt64, _ size: Int) throws(Errno) -> Int {
+        guard size > 0 else { throw Errno.EINVAL }
+        guard try d.inode.stat().isSymlink else { throw Errno.EINVAL }
+        let target = Array(try d.inode.readlink(task: task).utf8.prefix(size))
+        try task.mm.copyOut(buf, target)
+        return target.count
+    }
+
+    func access(_ task: Task, dirfd: Int32, pathAddress: UInt64, mode: Int, flags: Int) throws(Errno) -> Int {
+        guard mode & ~7 == 0 else { throw Errno.EINVAL }
+        guard flags & ~(AtFlags.AT_EACCESS | AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH) == 0 else { throw Errno.EINVAL }
+        let d = try resolveAt(task, dirfd: dirfd, pathAddress: pathAddress, flags: flags)
+        let st = try d.inode.stat()
+        if mode & 2 != 0 && d.readOnly && !(st.mode & FileMode.S_IFMT == FileMode.S_IFCHR) { throw Errno.EROFS }
+        try checkAccess(task, st, read: mode & 4 != 0, write: mode & 2 != 0, execute: mode & 1 != 0)
+        return 0
+    }
+
+    func mkdir(_ task: Task, dirfd: Int32, pathAddress: UInt64, mode: UInt32) throws(Errno) -> Int {
+        let path = try task.mm.readString(pathAddress)
+        let (parent, name) = try resolveParent(task: task, path: path, start: try startDentry(task, dirfd, path: path))
+        guard !name.isEmpty else { throw Errno.EEXIST }
+        if (try? parent.child(name, task: task)) != nil { throw Errno.EEXIST }
+        guard !parent.readOnly, let dir = parent.inode as? TmpfsInode else { throw Errno.EROFS }
+        _ = try dir.create(name, mode: FileMode.S_IFDIR | (mode & 0o7777 & ~task.fs.umask))
+        return 0
+    }
+
+    func unlink(_ task: Task, dirfd: Int32, pathAddress: UInt64, directory: Bool) throws(Errno) -> Int {
+        let path = try task.mm.readString(pathAddress)
+        let (parent, name) = try resolveParent(task: task, path: path, start: try startDentry(task, dirfd, path: path))
+        guard !name.isEmpty else { throw directory ? Errno.EBUSY : Errno.EISDIR }
+        _ = try parent.child(name, task: task)
+        guard !parent.readOnly, let dir = parent.inode as? TmpfsInode else { throw Errno.EROFS }
+        try dir.remove(name, directory: directory)
+        return 0
+    }
+
+    func refuseChange(_ task: Task, dirfd: Int32, pathAddress: UInt64) throws(Errno) -> Int {
+        let path = try task.mm.readString(pathAddress)
+        let (parent, _) = try resolveParent(task: task, path: path, start: try startDentry(task, dirfd, path: path))
+        if parent.readOnly { throw Errno.EROFS }
+        throw Errno.EPERM
+    }
+
+    func refuseFDChange(_ task: Task, _ fd: Int32) throws(Errno) -> Int {
+        let f = try task.fdTable.get(fd)
+        if let d = f.dentry, d.readOnly { throw Errno.EROFS }
+        throw Errno.EINVAL
+    }
+}

@@ -1,0 +1,231 @@
+import FoundationEssentials
+import Glibc
+import XCTest
+import OCI
+@testable import Sandbox
+
+final class StateStoreTests: XCTestCase {
+    var root: String!
+
+    override func setUp() {
+        root = "/tmp/runsc-statestore-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    override func tearDown() { Sys.removeTree(root) }
+
+    func testCreateSaveLoadRemove() throws {
+        let store = StateStore(root: root)
+        let lock = try store.createDirectory(id: "c1")
+        let record = ContainerRecord(id: "c1", status: .created, pid: 42, bundle: "/b", rootfs: "/b/rootfs",
+                                     created: "2026-01-01T00:00:00.000000000Z", annotations: ["k": "v"])
+        try store.save(record)
+        XCTAssertEqual(try store.load(id: "c1"), record)
+        XCTAssertEqual(store.ids(), ["c1"])
+        _ = lock
+        store.remove(id: "c1")
+        XCTAssertEqual(store.ids(), [])
+        XCTAssertThrowsError(try store.load(id: "c1")) { XCTAssertEqual("\($0)", "container \"c1\" does not exist") }
+    }
+
+    func testDuplicateID() throws {
+        let store = StateStore(root: root)
+        _ = try store.createDirectory(id: "dup")
+        XCTAssertThrowsError(try store.createDirectory(id: "dup")) {
+            XCTAssertEqual("\($0)", "container \"dup\" already exists")
+        }
+    }
+
+    func testSaveIsAtomicAndLeavesNoTemporaryFiles() throws {
+        let store = StateStore(root: root)
+        _ = try store.createDirectory(id: "a")
+        for pid in 1...20 {
+            try store.save(ContainerRecord(id: "a", status: .running, pid: Int32(pid), bundle: "/b", rootfs: "/r", created: "t"))
+        }
+        XCTAssertEqual(try store.load(id: "a").pid, 20)
+        let entries = try FileManager.default.contentsOfDirectory(atPath: store.directory(of: "a"))
+        XCTAssertEqual(entries, [StateStore.stateFile])
+    }
+
+    func testInvalidIDs() {
+        for id in ["", ".", "..", "a/b", "../x", "a b", "x\n"] {
+            XCTAssertThrowsError(try StateStore.validateID(id), "id \(id.debugDescription)")
+        }
+        for id in ["abc", "A-b_c.d+e", String(repeating: "f", count: 64)] {
+            XCTAssertNoThrow(try StateStore.validateID(id))
+        }
+    }
+
+    func testCorruptStateFileIsReported() throws {
+        let store = StateStore(root: root)
+        _ = try store.createDirectory(id: "bad")
+        let fd = open(store.directory(of: "bad") + "/state.json", O_WRONLY | O_CREAT, 0o600)
+        _ = write(fd, "{", 1)
+        close(fd)
+        XCTAssertThrowsError(try store.load(id: "bad")) { XCTAssertTrue("\($0)".contains("corrupt state file")) }
+    }
+
+    func testExitStatusFile() {
+        XCTAssertEqual(ExitStatusFile.parse(ExitStatusFile.encode(137)), 137)
+        XCTAssertNil(ExitStatusFile.parse([]))
+        XCTAssertNil(ExitStatusFile.parse(Array("999\n".utf8)))
+    }
+
+    func testProcessProbe() {
+        let start = ProcessProbe.startTime(of: getpid())
+        XCTAssertNotNil(start)
+        XCTAssertTrue(ProcessProbe.isAlive(getpid(), startTime: start ?? 0))
+        XCTAssertFalse(ProcessProbe.isAlive(getpid(), startTime: (start ?? 0) + 1), "a recycled pid is not ours")
+        XCTAssertFalse(ProcessProbe.isAlive(Int32.max, startTime: 0))
+    }
+
+    func testStoppedStateReportsNoPid() {
+        let record = ContainerRecord(id: "x", status: .running, pid: 5, bundle: "/b", rootfs: "/r", created: "t")
+        XCTAssertEqual(record.ociState(status: .stopped).pid, 0)
+        XCTAssertEqual(record.ociState(status: .running).pid, 5)
+    }
+}
+
+final class ControlProtocolTests: XCTestCase {
+    func testRequestRoundTrip() throws {
+        let line = ControlProtocol.encode(ControlRequest(op: .signal, signal: 9, all: true))
+        XCTAssertTrue(line.hasSuffix("\n"))
+        guard case .success(let request) = ControlProtocol.decodeRequest(String(line.dropLast())) else {
+            return XCTFail("decodes")
+        }
+        XCTAssertEqual(request, ControlRequest(op: .signal, signal: 9, all: true))
+        XCTAssertEqual(request.version, ControlProtocol.version)
+    }
+
+    func testVersionMismatchIsNamed() {
+        guard case .failure(let error) = ControlProtocol.decodeRequest("{\"version\":7,\"op\":\"start\"}") else {
+            return XCTFail("must fail")
+        }
+        XCTAssertTrue(error.message.contains("version 7"), error.message)
+    }
+
+    func testMalformedRequests() {
+        for line in ["", "not json", "{}", "{\"version\":1}", "{\"version\":1,\"op\":\"reboot\"}"] {
+            guard case .failure = ControlProtocol.decodeRequest(line) else { return XCTFail("accepted \(line)") }
+        }
+    }
+
+    func testResponseDecoding() throws {
+        let response = try ControlProtocol.decodeResponse("{\"version\":1,\"ok\":true,\"exitStatus\":3}")
+        XCTAssertEqual(response.exitStatus, 3)
+        XCTAssertThrowsError(try ControlProtocol.decodeResponse("{\"version\":2,\"ok\":true}"))
+        XCTAssertThrowsError(try ControlProtocol.decodeResponse("garbage"))
+    }
+
+    func testSupervisorStateMachineBeforeStart() throws {
+        let supervisor = try BootSupervisor(exitStatusFD: -1) { _, _ in XCTFail("nothing runs before start") }
+        XCTAssertEqual(supervisor.handle(ControlRequest(op: .state), connection: -1)?.status, "created")
+        // Non-terminating signals are ignored before start; bad numbers are refused.
+        XCTAssertEqual(supervisor.handle(ControlRequest(op: .signal, signal: 17), connection: -1)?.ok, true)
+        XCTAssertEqual(supervisor.handle(ControlRequest(op: .signal, signal: 0), connection: -1)?.ok, false)
+        XCTAssertEqual(supervisor.handle(ControlRequest(op: .signal, signal: 65), connection: -1)?.ok, false)
+        // A terminating signal before start is handed to the main thread as "killed before start".
+        XCTAssertEqual(supervisor.handle(ControlRequest(op: .signal, signal: 15), connection: -1)?.ok, true)
+        XCTAssertEqual(supervisor.waitForCommand(), .killedBeforeStart(15))
+        // wait keeps the connection until exit (nil = answered later).
+        XCTAssertNil(supervisor.handle(ControlRequest(op: .wait), connection: 99))
+        // start is handed over with its connection and cannot be requested twice.
+        XCTAssertNil(supervisor.handle(ControlRequest(op: .start), connection: 42))
+        XCTAssertEqual(supervisor.waitForCommand(), .start(connection: 42))
+        XCTAssertEqual(supervisor.handle(ControlRequest(op: .start), connection: 43)?.ok, false)
+    }
+}
+
+final class BootPlanTests: XCTestCase {
+    func testDefaultSpecMounts() throws {
+        let plan = try BootPlan.make(from: Spec.defaultSpec())
+        XCTAssertEqual(plan.argv, ["sh"])
+        XCTAssertEqual(plan.mounts, [
+            PlannedMount(destination: "/proc", kind: .proc, readOnly: false),
+            PlannedMount(destination: "/dev", kind: .dev, readOnly: false),
+            PlannedMount(destination: "/dev/pts", kind: .empty, readOnly: true),
+            PlannedMount(destination: "/dev/shm", kind: .tmpfs, readOnly: false),
+            PlannedMount(destination: "/dev/mqueue", kind: .empty, readOnly: true),
+            PlannedMount(destination: "/sys", kind: .empty, readOnly: true),
+        ])
+        XCTAssertEqual(plan.hostname, "runsc")
+        XCTAssertTrue(plan.rootReadOnly)
+        XCTAssertEqual(plan.umask, 0o022)
+    }
+
+    func testDockerBindMountsAreSkippedWithAReason() throws {
+        var spec = Spec.defaultSpec()
+        spec.mounts?.append(Mount(destination: "/etc/hosts", type: "bind", source: "/var/lib/docker/x/hosts",
+                                  options: ["rbind", "rprivate"]))
+        let plan = try BootPlan.make(from: spec)
+        XCTAssertFalse(plan.mounts.contains { $0.destination == "/etc/hosts" })
+        XCTAssertEqual(plan.skipped.count, 1)
+        XCTAssertTrue(plan.skipped[0].contains("/etc/hosts"))
+    }
+
+    func testUnknownMountTypeIsRefused() {
+        var spec = Spec.defaultSpec()
+        spec.mounts = [Mount(destination: "/x", type: "nfs", source: "server:/x")]
+        XCTAssertThrowsError(try BootPlan.make(from: spec)) {
+            XCTAssertTrue("\($0)".hasPrefix("config.json: mounts[0].type: \"nfs\" is not supported"), "\($0)")
+        }
+    }
+
+    func testUserAndProcessFields() throws {
+        var spec = Spec.defaultSpec(args: ["/bin/app", "arg"])
+        spec.process?.user = User(uid: 1000, gid: 100, umask: 0o077, additionalGids: [5])
+        spec.process?.cwd = "/work"
+        spec.hostname = "box"
+        let plan = try BootPlan.make(from: spec)
+        XCTAssertEqual(plan.argv, ["/bin/app", "arg"])
+        XCTAssertEqual(plan.uid, 1000)
+        XCTAssertEqual(plan.gid, 100)
+        XCTAssertEqual(plan.umask, 0o077)
+        XCTAssertEqual(plan.additionalGids, [5])
+        XCTAssertEqual(plan.workingDirectory, "/work")
+        XCTAssertEqual(plan.hostname, "box")
+    }
+
+    func testDoSpec() throws {
+        let spec = DoSpec.make(command: ["ls", "-l"], cwd: "/home/u",
+                               environment: ["PATH": "/bin", "TERM": "xterm", "SECRET": "x"])
+        XCTAssertEqual(spec.process?.args, ["ls", "-l"])
+        XCTAssertEqual(spec.process?.cwd, "/home/u")
+        XCTAssertEqual(spec.process?.terminal, false)
+        XCTAssertEqual(spec.process?.env, ["PATH=/bin", "TERM=xterm"])
+        XCTAssertEqual(spec.root, Root(path: "/", readonly: true))
+        XCTAssertNoThrow(try SpecValidator.validate(spec))
+        let withoutPath = DoSpec.make(command: ["true"], cwd: "/", environment: [:])
+        XCTAssertEqual(withoutPath.process?.env?.first?.hasPrefix("PATH="), true)
+    }
+}
+
+final class SeccompPolicyTests: XCTestCase {
+    func testEveryNameIsKnownToLibseccomp() {
+        XCTAssertEqual(SeccompFilter.unknownNames(SeccompPolicy.sentry()), [])
+    }
+
+    func testSentryNeedsAreAllowed() {
+        let allowed = Set(SeccompPolicy.sentry().filter { $0.action == .allow }.map(\.name))
+        for name in ["ptrace", "wait4", "waitid", "clone", "mmap", "munmap", "mprotect", "madvise", "mremap", "read",
+                     "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev", "close", "fstat",
+                     "newfstatat", "statx", "lseek", "futex", "set_robust_list", "rseq", "rt_sigaction",
+                     "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "tgkill", "kill", "tkill", "getpid", "gettid",
+                     "getppid", "sched_yield", "sched_getaffinity", "sched_setaffinity", "clock_gettime",
+                     "clock_nanosleep", "nanosleep", "gettimeofday", "getrandom", "sendmsg", "recvmsg", "accept4",
+                     "shutdown", "poll", "ppoll", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "fcntl",
+                     "dup", "dup3", "fallocate", "ftruncate", "exit", "exit_group", "prctl", "arch_prctl",
+                     "getdents64", "membarrier", "sysinfo", "uname", "ioctl"] {
+            XCTAssertTrue(allowed.contains(name), "\(name) must be allowed")
+        }
+        for name in ["execve", "open", "openat", "mount", "ptrace_attach_other", "socket", "connect", "bind", "unshare",
+                     "setns", "chroot", "pivot_root", "init_module", "bpf", "keyctl"] {
+            XCTAssertFalse(allowed.contains(name), "\(name) must not be allowed")
+        }
+    }
+
+    func testIoctlOnlyForTerminalQueries() {
+        let ioctls = SeccompPolicy.sentry().filter { $0.name == "ioctl" }
+        XCTAssertEqual(Set(ioctls.flatMap { $0.conditions.map(\.value) }), [0x5401, 0x5413])
+        XCTAssertTrue(ioctls.allSatisfy { $0.conditions.count == 1 && $0.conditions[0].argument == 1 })
+    }
+}

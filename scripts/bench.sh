@@ -1,0 +1,45 @@
+#!/bin/bash
+# make bench: getppid() round trip and `do /bin/true` wall time for native, gVisor's runsc (ptrace) and ours,
+# side by side. Prints numbers only; never asserts timings (a failed run prints "failed").
+set -u
+cd "$(dirname "$0")/.."
+OURS=${RUNSC_BINARY:-$PWD/bin/runsc}
+GVISOR=${GVISOR_RUNSC:-/usr/bin/runsc}
+ITERATIONS=${ITERATIONS:-100000}
+RUNS=${RUNS:-10}
+OUT=$PWD/bench/out
+mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/runsc-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+gcc -static -O2 -o "$OUT/getppid_loop" scripts/getppid_loop.c || { echo "bench: gcc -static failed"; exit 1; }
+LOOP=$OUT/getppid_loop
+
+native() { "$@"; }
+gvisor() { "$GVISOR" --root "$WORK/gvisor" --platform=ptrace --network=none do "$@"; }
+ours() { "$OURS" --root "$WORK/ours" --platform=ptrace --network=none do "$@"; }
+
+# getppid: ns per call as printed by the loop (the last line of its output).
+getppid_ns() { local out; out=$("$@" "$LOOP" "$ITERATIONS" 2>/dev/null) && [ -n "$out" ] && echo "$out" | tail -1 || echo failed; }
+
+# do /bin/true: mean wall time in ms over RUNS runs.
+true_ms() {
+    local start end i
+    "$@" /bin/true >/dev/null 2>&1 || { echo failed; return; }
+    start=$(date +%s%N)
+    for ((i = 0; i < RUNS; i++)); do "$@" /bin/true >/dev/null 2>&1 || { echo failed; return; }; done
+    end=$(date +%s%N)
+    awk -v d=$((end - start)) -v n="$RUNS" 'BEGIN { printf "%.1f\n", d / n / 1e6 }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx\n", a / b; else print "n/a" }'; }
+
+[ -x "$GVISOR" ] || echo "bench: gVisor's runsc not found at $GVISOR (apt-get install runsc)"
+[ -x "$OURS" ] || echo "bench: our runsc not found at $OURS (make build)"
+
+N_PPID=$(getppid_ns native); G_PPID=$(getppid_ns gvisor); O_PPID=$(getppid_ns ours)
+N_TRUE=$(true_ms native); G_TRUE=$(true_ms gvisor); O_TRUE=$(true_ms ours)
+
+printf '%-28s %12s %14s %12s %14s\n' "benchmark" "native" "gVisor runsc" "ours" "ours/runsc"
+printf '%-28s %12s %14s %12s %14s\n' "getppid() ns/call ($ITERATIONS)" "$N_PPID" "$G_PPID" "$O_PPID" "$(ratio "$O_PPID" "$G_PPID")"
+printf '%-28s %12s %14s %12s %14s\n' "do /bin/true ms (mean of $RUNS)" "$N_TRUE" "$G_TRUE" "$O_TRUE" "$(ratio "$O_TRUE" "$G_TRUE")"
