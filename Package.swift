@@ -2,7 +2,12 @@
 // runsc in Swift: one executable, several roles (CLI, boot = Sentry, gofer). See docs/architecture.md.
 import PackageDescription
 
-let staticStdlib: [LinkerSetting] = [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
+let staticStdlib: [LinkerSetting] = [
+    .unsafeFlags(["-static-stdlib"], .when(configuration: .release)),
+    // The static FoundationEssentials needs its collections and C shim libraries, which autolinking does not name.
+    .linkedLibrary("_FoundationCollections", .when(configuration: .release)),
+    .linkedLibrary("_FoundationCShims", .when(configuration: .release)),
+]
 
 let package = Package(
     name: "runsc",

@@ -8,11 +8,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-// The stub. It runs in a fork of the Sentry, so until step 6 everything of the Sentry is still mapped, but
-// it touches no memory except its own page: no stack, no libc, only raw syscalls and registers.
-// Inputs: r12 = region start, r13 = region end, r14 = memfd, r15 = the Sentry's pid, rbx = the address (in
-// the Sentry's memory, still readable until step 7) of {rseq area, length, signature}, or 0. rbp holds the number
-// of the step in progress so that the tracer can say which one failed (ud2 -> SIGILL with rax = -errno).
+// The stub. It runs in a fork of the Sentry, so until step 7 everything of the Sentry is still mapped, but
+// it uses no stack and no libc: only raw syscalls and registers, and reads memory only at rbx (step 4) and
+// in its own page. Inputs: r12 = region start, r13 = region end, r14 = memfd, r15 = the Sentry's pid,
+// rbx = the address (in the parent's stack copy) of {rseq area, length, signature}, or 0. rbp holds the
+// number of the step in progress so the tracer can say which one failed (ud2 -> SIGILL with rax = -errno).
 // Nothing here may reference a global symbol: the code is copied to another address.
 __asm__(
     ".text\n"

@@ -60,8 +60,12 @@ public enum GoferRole {
         func check(_ rc: Int, _ step: String) throws(GoferRoleError) {
             if rc < 0 { throw GoferRoleError(step: step, errno: Errno(clinux_errno())) }
         }
-        func mount(_ source: String?, _ target: String, _ flags: UInt, _ step: String) throws(GoferRoleError) {
-            try check(Int(Glibc.mount(source, target, nil, flags, nil)), step)
+        func mount(_ source: String?, _ target: String, _ flags: UInt, _ step: String, type: String? = nil) throws(GoferRoleError) {
+            try check(Int(Glibc.mount(source, target, type, flags, nil)), step)
+        }
+        func isDirectory(_ path: String) -> Bool {
+            var st = stat()
+            return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
         }
         guard rootPath.hasPrefix("/") else {
             throw GoferRoleError(step: "root \(rootPath) must be an absolute path", errno: .EINVAL)
@@ -70,15 +74,27 @@ public enum GoferRole {
         try check(clinux_syscall6(SyscallNumber.unshare, Int(CloneFlags.CLONE_NEWNS), 0, 0, 0, 0, 0),
                   "unshare(CLONE_NEWNS) (the gofer must run before any other thread is started)")
         try mount(nil, "/", MS_PRIVATE | MS_REC, "make mounts private")
-        try mount(rootPath, rootPath, MS_BIND, "bind mount \(rootPath)")
+        // The new root is bound onto a staging directory on a private tmpfs rather than onto itself: a
+        // mount stacked on the current root ("/" as rootPath) is not reachable by a path walk, and
+        // pivot_root into it would fail with EBUSY.
+        // The root is opened first and bound through its descriptor, so a root that lies under the staging
+        // directory (a bundle in /tmp) is still reached after the staging tmpfs covers it.
+        let rootFD = open(rootPath, Int32(OpenFlags.O_PATH) | O_DIRECTORY | O_CLOEXEC)
+        try check(Int(rootFD), "open \(rootPath)")
+        defer { close(rootFD) }
+        let stagingBase = ["/tmp", "/run", "/mnt", "/var/tmp"].first { isDirectory($0) } ?? "/tmp"
+        try mount("none", stagingBase, 0, "mount a staging tmpfs on \(stagingBase)", type: "tmpfs")
+        let staging = stagingBase + "/root"
+        try check(Int(mkdir(staging, 0o700)), "mkdir \(staging)")
+        try mount("/proc/self/fd/\(rootFD)", staging, MS_BIND, "bind mount \(rootPath)")
 
         var vfs = statvfs()
-        try check(Int(statvfs(rootPath, &vfs)), "statvfs \(rootPath)")
+        try check(Int(statvfs(staging, &vfs)), "statvfs \(rootPath)")
         let locked = UInt(vfs.f_flag) & (MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME)
         let remount = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | locked | (readOnly ? MS_RDONLY : 0)
-        try mount(nil, rootPath, remount, "remount \(rootPath) nosuid,nodev\(readOnly ? ",ro" : "")")
+        try mount(nil, staging, remount, "remount \(rootPath) nosuid,nodev\(readOnly ? ",ro" : "")")
 
-        try check(Int(chdir(rootPath)), "chdir \(rootPath)")
+        try check(Int(chdir(staging)), "chdir \(rootPath)")
         // pivot_root(".", ".") stacks the old root on top of the new one; detaching "." then removes it.
         let pivoted = ".".withCString { dot in
             clinux_syscall6(SyscallNumber.pivot_root, Int(bitPattern: dot), Int(bitPattern: dot), 0, 0, 0, 0)

@@ -18,7 +18,10 @@ enum PtraceRequest {
     static let setRegSet = 0x4205
 
     static let optionTraceSysGood: UInt = 0x1
+    static let optionTraceSeccomp: UInt = 0x80
     static let optionExitKill: UInt = 0x10_0000
+    /// The ptrace event of a SECCOMP_RET_TRACE stop (the stub filter's vsyscall path).
+    static let eventSeccomp: Int32 = 7
     /// Stop signal of a syscall stop once PTRACE_O_TRACESYSGOOD is set.
     static let syscallStopSignal: Int32 = Signal.SIGTRAP.rawValue | 0x80
     /// The regset of the full XSAVE area (x87, SSE, AVX, ...), in the non-compacted user ABI layout.

@@ -24,6 +24,7 @@ public final class PtraceAddressSpace: AddressSpace, @unchecked Sendable {
     let region: StubRegion
     /// A pidfd of the stub, for interrupting it from other threads without a pid-reuse race.
     let pidfd: Int32
+    private let pidfdError: Int32
     private let memoryFileFD: Int32
     private let owner: UInt  // ThreadToken of the creating thread
     private let ownerTID: Int32
@@ -34,6 +35,8 @@ public final class PtraceAddressSpace: AddressSpace, @unchecked Sendable {
     /// of what the kernel holds is stale.
     private(set) var registerEpoch: UInt64 = 0
     private var released = false
+    /// Size of the XSAVE area once known; the first read uses a buffer larger than any.
+    private var xstateSize = 32768
 
     private static let setupSteps = [
         "", "PR_SET_PDEATHSIG", "the parent check (getppid)", "PTRACE_TRACEME",
@@ -46,6 +49,7 @@ public final class PtraceAddressSpace: AddressSpace, @unchecked Sendable {
                  maxUserAddress: UInt64, cpu: Int?, initial: Registers) {
         self.stubPID = pid
         self.pidfd = Host.pidfdOpen(pid)
+        self.pidfdError = pidfd < 0 ? clinux_errno() : 0
         self.region = region
         self.memoryFileFD = memoryFileFD
         self.minUserAddress = minUserAddress
@@ -74,7 +78,7 @@ public final class PtraceAddressSpace: AddressSpace, @unchecked Sendable {
         // From here on `space` owns the stub: a failure releases (kills and reaps) it in deinit.
         guard space.pidfd >= 0 else {
             throw PlatformError("ptrace platform: pidfd_open of stub \(pid) (needed to interrupt it): "
-                                + Host.describe(errno: clinux_errno()))
+                                + Host.describe(errno: space.pidfdError))
         }
         try space.resetFloatingPointState()
         return space
@@ -102,7 +106,7 @@ public final class PtraceAddressSpace: AddressSpace, @unchecked Sendable {
         guard status.stopSignal == Signal.SIGTRAP.rawValue, regs.rip == region.syscallSite else {
             throw fail("it \(status) at 0x\(String(regs.rip, radix: 16)) instead of its ready point")
         }
-        let options = PtraceRequest.optionExitKill | PtraceRequest.optionTraceSysGood
+        let options = PtraceRequest.optionExitKill | PtraceRequest.optionTraceSysGood | PtraceRequest.optionTraceSeccomp
         let oe = Host.ptrace(PtraceRequest.setOptions, pid, 0, options)
         if oe != 0 { throw fail("PTRACE_SETOPTIONS: \(Host.describe(errno: oe))") }
         return sanitizedInitialRegisters(regs)
@@ -241,7 +245,7 @@ public final class PtraceAddressSpace: AddressSpace, @unchecked Sendable {
     /// The XSAVE area (x87, SSE, AVX, ... in the user ABI layout of NT_X86_XSTATE) of the stub.
     func readFloatingPointState() throws -> [UInt8] {
         try checkUsable("reading the FP state of ptrace stub \(stubPID)")
-        var buffer = [UInt8](repeating: 0, count: 32768)  // a multiple of 8, larger than any XSAVE area
+        var buffer = [UInt8](repeating: 0, count: xstateSize)  // PTRACE_GETREGSET wants a multiple of 8
         let (e, length) = buffer.withUnsafeMutableBytes { raw -> (Int32, Int) in
             var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
             let e = withUnsafeMutablePointer(to: &vector) {
@@ -252,10 +256,14 @@ public final class PtraceAddressSpace: AddressSpace, @unchecked Sendable {
         if e != 0 {
             throw PlatformError("PTRACE_GETREGSET(NT_X86_XSTATE) on ptrace stub \(stubPID): \(Host.describe(errno: e))")
         }
-        return Array(buffer[0..<min(length, buffer.count)])
+        if length < buffer.count {
+            xstateSize = length
+            buffer.removeLast(buffer.count - length)
+        }
+        return buffer
     }
 
-    /// Replaces the stub's XSAVE area; `state` must be a full area as `floatingPointState()` returns it.
+    /// Replaces the stub's XSAVE area; `state` must be a full area as `readFloatingPointState()` returns it.
     func writeFloatingPointState(_ state: [UInt8]) throws {
         try checkUsable("setting the FP state of ptrace stub \(stubPID)")
         var copy = state

@@ -160,6 +160,10 @@ public final class PtraceContext: Context, @unchecked Sendable {
     private func event(for status: WaitStatus, pid: Int32, rip: UInt64) -> PlatformEvent {
         let signal = status.stopSignal
         if signal == PtraceRequest.syscallStopSignal && status.ptraceEvent == 0 { return .syscall }
+        // The app called the legacy vsyscall page: the kernel's emulation asks seccomp, whose RET_TRACE stops
+        // here with the syscall number in orig_rax and rip on the vsyscall entry. With orig_rax sent back as
+        // -1 the kernel skips its own implementation and returns to the caller with our rax (rip unchanged).
+        if signal == Signal.SIGTRAP.rawValue && status.ptraceEvent == PtraceRequest.eventSeccomp { return .syscall }
         if signal == PtraceContext.interruptSignal {
             // exchange, not store: it synchronizes with the interrupter's store, so whatever the interrupter
             // published before calling interrupt() is visible once we return.

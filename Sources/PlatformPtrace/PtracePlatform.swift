@@ -12,8 +12,17 @@ import Synchronization
 /// the creating thread of the platform may use) and its stubs inherit that CPU: a tracer and its tracee on
 /// different CPUs pay a cross-CPU wakeup on every syscall (about 10x slower on our VMs).
 ///
-/// The Sentry must not reap children with waitpid(-1) (or any wait that could collect a stub's stops): stubs
-/// are traced children, and their stops belong to the tracer thread.
+/// What the rest of the Sentry must not do:
+/// - reap children with waitpid(-1) (or any wait that could collect a stub's stops): stubs are traced
+///   children, and their stops belong to the tracer thread;
+/// - install a SIGCHLD handler without SA_NOCLDSTOP: every ptrace stop (one per app syscall) sends the
+///   tracer's process a SIGCHLD, which would interrupt some Sentry thread each time;
+/// - end a task's host thread while its address spaces are still needed: their stubs die with it
+///   (PR_SET_PDEATHSIG and PTRACE_O_EXITKILL), which is what we want when the Sentry itself dies.
+/// A seccomp allowlist of the Sentry must permit what a stub does before installing its own filter (it
+/// inherits the Sentry's): clone (flags 0), prctl, getppid, ptrace, rseq, close_range, munmap, seccomp,
+/// and for the tracer: ptrace, wait4, kill, pidfd_open, pidfd_send_signal, sched_{get,set}affinity,
+/// rt_sigprocmask, mmap, mprotect.
 public final class PtracePlatform: Platform, @unchecked Sendable {
     // @unchecked Sendable: every stored property is immutable or an atomic.
     public let name = "ptrace"

@@ -7,15 +7,13 @@ import LinuxABI
 import Platform
 import Synchronization
 
-// CLinux's module is its umbrella header CLinux.h, which does not include PtraceStub.h, so Swift cannot see
-// those declarations; bind the four integer-only C functions by name until CLinux.h includes PtraceStub.h.
-// (Integer arguments and results are passed identically by the Swift and C conventions on x86-64.)
-@_silgen_name("ptrace_stub_spawn")
 private func cPtraceStubSpawn(_ entry: UInt64, _ regionStart: UInt64, _ regionEnd: UInt64, _ memfd: Int32,
-                              _ parentPID: Int32) -> Int
-@_silgen_name("ptrace_stub_code_address") private func cPtraceStubCodeAddress() -> UInt64
-@_silgen_name("ptrace_stub_code_length") private func cPtraceStubCodeLength() -> UInt64
-@_silgen_name("ptrace_stub_site_offset") private func cPtraceStubSiteOffset() -> UInt64
+                              _ parentPID: Int32) -> Int {
+    ptrace_stub_spawn(entry, regionStart, regionEnd, memfd, parentPID)
+}
+private func cPtraceStubCodeAddress() -> UInt64 { ptrace_stub_code_address() }
+private func cPtraceStubCodeLength() -> UInt64 { ptrace_stub_code_length() }
+private func cPtraceStubSiteOffset() -> UInt64 { ptrace_stub_site_offset() }
 
 /// Where the stub lives and where its code's landmarks are.
 struct StubRegion: Sendable {
@@ -140,38 +138,65 @@ struct StubRegion: Sendable {
 /// The stub's seccomp filter as raw `struct sock_filter`s: x86-64 only; mmap only as MAP_SHARED|MAP_FIXED
 /// (the MemoryFile is the only descriptor the stub keeps); munmap, mprotect, exit, exit_group; anything else
 /// kills the stub. Injected syscalls pass through it; app syscalls never reach it (SYSEMU skips seccomp).
+/// The exception is the kernel's vsyscall emulation (an app calling the legacy vsyscall page, as old static
+/// binaries do): it consults seccomp but not SYSEMU, so calls from there (an instruction pointer in the
+/// kernel half) are handed to the tracer with RET_TRACE, and PtraceContext reports them as syscalls.
 func stubSeccompFilter() -> [UInt64] {
-    func statement(_ code: UInt16, _ k: UInt32) -> UInt64 { UInt64(code) | UInt64(k) << 32 }
-    func jumpIfEqual(_ k: UInt32, _ jt: Int, _ jf: Int) -> UInt64 {
-        UInt64(0x15) | UInt64(UInt8(jt)) << 16 | UInt64(UInt8(jf)) << 24 | UInt64(k) << 32  // BPF_JMP|BPF_JEQ|BPF_K
+    var program = BPFProgram()
+    let nr: UInt32 = 0, arch: UInt32 = 4, ipHigh: UInt32 = 12, mmapFlags: UInt32 = 16 + 3 * 8
+    program.load(arch)
+    program.jumpIfEqual(0xc000_003e, then: nil, else: "kill")  // AUDIT_ARCH_X86_64
+    program.load(ipHigh)
+    program.jumpIfEqual(0xffff_ffff, then: "trace", else: nil)
+    program.load(nr)
+    program.jumpIfEqual(UInt32(SyscallNumber.mmap), then: "mmap", else: nil)
+    for allowed in [SyscallNumber.munmap, SyscallNumber.mprotect, SyscallNumber.exit, SyscallNumber.exit_group] {
+        program.jumpIfEqual(UInt32(allowed), then: "allow", else: nil)
     }
-    let load: UInt16 = 0x20  // BPF_LD|BPF_W|BPF_ABS, offsets into struct seccomp_data
-    let ret: UInt16 = 0x06   // BPF_RET|BPF_K
-    let nr: UInt32 = 0, arch: UInt32 = 4, mmapFlagsLow: UInt32 = 16 + 3 * 8, mmapFlagsHigh: UInt32 = 16 + 3 * 8 + 4
-    let auditArchX86_64: UInt32 = 0xc000_003e
-    let allowed = [SyscallNumber.munmap, SyscallNumber.mprotect, SyscallNumber.exit, SyscallNumber.exit_group]
-    let mmapFlags = UInt32(MemoryFlags.MAP_SHARED | MemoryFlags.MAP_FIXED)
+    program.jump("kill")
+    program.label("mmap")
+    program.load(mmapFlags)
+    program.jumpIfEqual(UInt32(MemoryFlags.MAP_SHARED | MemoryFlags.MAP_FIXED), then: nil, else: "kill")
+    program.load(mmapFlags + 4)
+    program.jumpIfEqual(0, then: "allow", else: "kill")
+    program.label("allow")
+    program.ret(0x7fff_0000)  // SECCOMP_RET_ALLOW
+    program.label("trace")
+    program.ret(0x7ff0_0000)  // SECCOMP_RET_TRACE
+    program.label("kill")
+    program.ret(0x8000_0000)  // SECCOMP_RET_KILL_PROCESS
+    return program.assembled()
+}
 
-    // Layout: [0] load arch, [1] check, [2] load nr, [3] mmap?, [4...] allowed?, then kill, the mmap flag
-    // checks, allow, kill. Jump offsets count from the next instruction.
-    let mmapCheck = 4 + allowed.count + 1
-    let allow = mmapCheck + 4
-    let killIndex = allow + 1
-    var program: [UInt64] = [
-        statement(load, arch),
-        jumpIfEqual(auditArchX86_64, 0, killIndex - 2),
-        statement(load, nr),
-        jumpIfEqual(UInt32(SyscallNumber.mmap), mmapCheck - 4, 0),
-    ]
-    for number in allowed { program.append(jumpIfEqual(UInt32(number), allow - (program.count + 1), 0)) }
-    program.append(statement(ret, 0x8000_0000))  // SECCOMP_RET_KILL_PROCESS
-    program += [
-        statement(load, mmapFlagsLow),
-        jumpIfEqual(mmapFlags, 0, killIndex - (mmapCheck + 2)),
-        statement(load, mmapFlagsHigh),
-        jumpIfEqual(0, 0, killIndex - (mmapCheck + 4)),
-        statement(ret, 0x7fff_0000),  // SECCOMP_RET_ALLOW
-        statement(ret, 0x8000_0000),
-    ]
-    return program
+/// A classic-BPF program with forward jumps to named labels (offsets count from the next instruction).
+struct BPFProgram {
+    private var code: [(opcode: UInt16, k: UInt32, jt: String?, jf: String?)] = []
+    private var labels: [String: Int] = [:]
+
+    mutating func load(_ offset: UInt32) { code.append((0x20, offset, nil, nil)) }  // BPF_LD|BPF_W|BPF_ABS
+    mutating func ret(_ value: UInt32) { code.append((0x06, value, nil, nil)) }     // BPF_RET|BPF_K
+    mutating func jump(_ target: String) { code.append((0x05, 0, target, nil)) }    // BPF_JMP|BPF_JA
+    /// BPF_JMP|BPF_JEQ|BPF_K; nil falls through.
+    mutating func jumpIfEqual(_ k: UInt32, then: String?, else otherwise: String?) {
+        code.append((0x15, k, then, otherwise))
+    }
+    mutating func label(_ name: String) { labels[name] = code.count }
+
+    /// The `struct sock_filter`s as little-endian UInt64s. Every label must exist and lie ahead (BPF jumps
+    /// only forward); a mistake here is a programming error caught by the filter tests, so it traps.
+    func assembled() -> [UInt64] {
+        code.enumerated().map { index, instruction in
+            func offset(_ label: String?) -> UInt64 {
+                guard let label else { return 0 }
+                let target = labels[label]!
+                precondition(target > index && target - index - 1 <= 255, "bad BPF jump to \(label)")
+                return UInt64(target - index - 1)
+            }
+            if instruction.opcode == 0x05 {  // BPF_JA: the offset is k
+                return UInt64(instruction.opcode) | offset(instruction.jt) << 32
+            }
+            return UInt64(instruction.opcode) | offset(instruction.jt) << 16 | offset(instruction.jf) << 24
+                | UInt64(instruction.k) << 32
+        }
+    }
 }

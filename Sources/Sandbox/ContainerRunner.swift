@@ -35,7 +35,7 @@ extension ContainerManager {
             reap(processes)
             throw error
         }
-        SignalForwarder.start(containerID: id, socketPath: socketPath(id))
+        SignalForwarder.start(containerID: id, socketPath: socketPath(id), bootPID: processes.bootPID)
         let status = try Sys.waitChild(processes.bootPID)
         let code = Sys.shellCode(fromWaitStatus: status)
         log.debug("container \"\(id)\": sandbox exited with \(code)")
@@ -82,13 +82,14 @@ public enum DoSpec {
     }
 }
 
-/// Forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2 and SIGWINCH received by `run`/`do` to the container.
+/// Forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1/2 received by `run`/`do` to the container. The same
+/// SIGINT or SIGTERM a second time kills the sandbox outright, so a wedged sandbox never makes `run` unkillable.
 enum SignalForwarder {
     static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
 
     /// Blocks those signals in this process (the sandbox is already spawned, so it does not inherit the mask)
     /// and relays them from a dedicated thread.
-    static func start(containerID: String, socketPath: String) {
+    static func start(containerID: String, socketPath: String, bootPID: pid_t) {
         var set = sigset_t()
         sigemptyset(&set)
         for signal in forwarded { sigaddset(&set, signal) }
@@ -96,9 +97,14 @@ enum SignalForwarder {
         let blocked = set
         try? HostThread.detach {
             var waitSet = blocked
+            var seen = Set<Int32>()
             while true {
                 var received: Int32 = 0
                 if sigwait(&waitSet, &received) != 0 { continue }
+                if (received == SIGINT || received == SIGTERM) && !seen.insert(received).inserted {
+                    kill(bootPID, SIGKILL)
+                    continue
+                }
                 let request = ControlRequest(op: .signal, signal: received, all: false)
                 _ = try? ControlClient.send(request, socketPath: socketPath, containerID: containerID)
             }

@@ -44,6 +44,8 @@ public enum SeccompPolicy {
         var rules: [SeccompRule] = []
         // ptrace platform: drive stub processes, reap them, create them (clone) and stop/kill them.
         rules += SeccompRule.allow("ptrace", "wait4", "waitid", "clone", "kill", "tgkill", "tkill")
+        // Pidfds for stubs: waiting on and signalling a stub can never hit a recycled pid.
+        rules += SeccompRule.allow("pidfd_open", "pidfd_send_signal")
         // glibc tries clone3 first for threads and falls back to clone on ENOSYS; clone3's flags live in
         // memory where a filter cannot see them, so refuse it softly instead of allowing it.
         rules.append(.refuse("clone3", errno: ENOSYS))
@@ -56,6 +58,8 @@ public enum SeccompPolicy {
         rules += SeccompRule.allow("read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev",
                                    "close", "fstat", "newfstatat", "statx", "lseek", "fcntl", "dup", "dup2", "dup3",
                                    "getdents64", "fsync", "fdatasync")
+        // A new stub closes every inherited descriptor but the MemoryFile before it is traced.
+        rules += SeccompRule.allow("close_range")
         // The host terminal of stdio: only querying its mode and size.
         rules.append(.allow("ioctl", argument: 1, equals: TCGETS))
         rules.append(.allow("ioctl", argument: 1, equals: TIOCGWINSZ))

@@ -82,7 +82,16 @@ final class BundleLifecycleTests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("running"), refused.stderr)
         XCTAssertEqual(try harness.runsc(["delete", "--force", "f1"]).status, 0)
         XCTAssertFalse(harness.stateDirectoryExists("f1"))
-        XCTAssertTrue(pid > 0 && kill(pid, 0) != 0, "the sandbox process must be gone")
+        XCTAssertGreaterThan(pid, 0)
+        XCTAssertFalse(isRunning(pid), "the sandbox process must be gone")
+    }
+
+    /// True if `pid` exists and is not a zombie (whoever inherited it may not have reaped it yet).
+    private func isRunning(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(close, offsetBy: 2)...].prefix(1)
+        return state != "Z" && state != "X"
     }
 
     func testListShowsContainers() throws {

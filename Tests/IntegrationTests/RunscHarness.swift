@@ -3,6 +3,11 @@
 import Foundation
 import XCTest
 
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// The outcome of one command.
 struct CommandResult {
     var status: Int32
@@ -31,7 +36,8 @@ final class RunscHarness {
             let path = packageRoot + "/" + candidate
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
-        throw XCTSkip("no runsc binary: run `make build` or set RUNSC_BINARY")
+        // Failing (not skipping) keeps a missing build from looking like a green run.
+        throw HarnessError("no runsc binary: run `make build` or set RUNSC_BINARY")
     }
 
     /// Runs `runsc --root <root> <arguments>` (or exactly `arguments` with `withRoot: false`).

@@ -45,6 +45,9 @@ final class PtracePlatformTests: XCTestCase {
             let code = X86.movabsRAX(target) + X86.movRBXfromMemRAX + X86.movRDIfromRBX + X86.exitWithRDI
             let (space, context, start) = try h.start(code)
             defer { space.release() }
+            // Mapped and unmapped again: unmap really removes it.
+            try space.map(target, length: 0x1000, fileOffset: Harness.dataOffset, protection: .read)
+            try space.unmap(target, length: 0x1000)
             var regs = start
             let event = context.switchToApp(space, &regs)
             guard case .fault(let fault) = event else { return XCTFail("expected a fault, got \(event)") }
@@ -261,6 +264,15 @@ final class PtracePlatformTests: XCTestCase {
             }
             XCTAssertTrue(reason.contains("SIGKILL"), reason)
             guard case .addressSpaceLost = context.switchToApp(space, &regs) else { return XCTFail("stays lost") }
+            XCTAssertThrowsError(try space.map(0x4000_0000, length: 0x1000, fileOffset: 0, protection: .read)) {
+                XCTAssertTrue("\($0)".contains("address space lost"), "\($0)")
+            }
+            // A released one is refused the same way.
+            let other = try h.platform.newPtraceAddressSpace()
+            other.release()
+            other.release()
+            guard case .addressSpaceLost(let why) = context.switchToApp(other, &regs) else { return XCTFail("released") }
+            XCTAssertTrue(why.contains("released"), why)
         }
     }
 
@@ -326,12 +338,39 @@ final class PtracePlatformTests: XCTestCase {
 
     func testSeccompFilterShape() {
         let filter = stubSeccompFilter()
-        XCTAssertEqual(filter.count, 15)
+        XCTAssertEqual(filter.count, 18)
         XCTAssertEqual(filter.last, 0x8000_0000 << 32 | 0x06, "ends in RET KILL_PROCESS")
+        XCTAssertEqual(filter[0], 4 << 32 | 0x20, "starts by loading the arch")
         // Every jump lands inside the program.
         for (i, instruction) in filter.enumerated() where instruction & 0xffff == 0x15 {
             let jt = Int((instruction >> 16) & 0xff), jf = Int((instruction >> 24) & 0xff)
             XCTAssertLessThan(i + 1 + max(jt, jf), filter.count)
+        }
+    }
+
+    /// Old static binaries call the vsyscall page; the host's emulation of it must not run either.
+    func testVsyscallIsServedByTheSentry() throws {
+        let h = try Harness()
+        let hasVsyscall = readProcFile("/proc/self/maps").contains("[vsyscall]")
+        try onOwnThread {
+            // mov rax, time vsyscall; xor edi, edi; call rax; mov rdi, rax; exit
+            let code = X86.movabsRAX(0xffff_ffff_ff60_0400) + [0x31, 0xff, 0xff, 0xd0] + X86.movRDIfromRAX + X86.exitWithRDI
+            let (space, context, start) = try h.start(code)
+            defer { space.release() }
+            var regs = start
+            let event = context.switchToApp(space, &regs)
+            guard hasVsyscall else {
+                guard case .fault = event else { return XCTFail("without a vsyscall page, a fault; got \(event)") }
+                return
+            }
+            XCTAssertEqual(event, .syscall)
+            XCTAssertEqual(regs.origRax, 201, "time")
+            XCTAssertEqual(regs.rip, 0xffff_ffff_ff60_0400)
+            regs.rax = 777
+            XCTAssertTrue(nextSyscall(context, space, &regs))
+            XCTAssertEqual(regs.origRax, 60)
+            XCTAssertEqual(regs.rdi, 777, "the app got the Sentry's time")
+            XCTAssertEqual(regs.rsp, start.rsp, "returned to the caller")
         }
     }
 }

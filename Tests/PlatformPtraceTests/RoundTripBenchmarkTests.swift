@@ -22,10 +22,9 @@ final class RoundTripBenchmarkTests: XCTestCase {
             let (space, context, start) = try h.start(code)
             defer { space.release() }
             if split {
-                let cpus = Affinity.get(0) ?? []
-                guard let all = Affinity.get(getpid()), all.count >= 2 || cpus.count >= 2 else { return }
-                _ = Affinity.pin(0, to: 0)
-                _ = Affinity.pin(space.stubPID, to: 1)
+                guard let cpus = Affinity.get(0), cpus.count >= 2 else { return }
+                XCTAssertEqual(Affinity.pin(0, to: cpus[0]), 0)
+                XCTAssertEqual(Affinity.pin(space.stubPID, to: cpus[1]), 0)
             }
             var regs = start
             var count = 0
@@ -42,6 +41,19 @@ final class RoundTripBenchmarkTests: XCTestCase {
             result.value = Double(ns) / 1000 / Double(count)
         }
         return result.value
+    }
+
+    func testAddressSpaceCreation() throws {
+        let h = try Harness()
+        let result = ResultBox()
+        try onOwnThread {
+            let count = 50
+            let began = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<count { try h.platform.newPtraceAddressSpace().release() }
+            result.value = Double(DispatchTime.now().uptimeNanoseconds - began) / 1000 / Double(count)
+        }
+        print(String(format: "ptrace address space (stub fork + setup + release): %.0f µs", result.value))
+        XCTAssertGreaterThan(result.value, 0)
     }
 
     func testSyscallRoundTrip() throws {

@@ -40,4 +40,6 @@ pid_t clinux_gettid(void);
 pid_t clinux_spawn(const char *path, char *const argv[], char *const envp[], unsigned long clone_flags,
                    const int *fd_map, int fd_map_pairs, int sync_fd, int new_session, int death_signal);
 
+#include "PtraceStub.h"
+
 #endif

@@ -79,7 +79,8 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
             var st = Glibc.stat()
             fstat(dup, &st)
             let seekable = (st.st_mode & S_IFMT) == S_IFREG
-            let file = HostFileDescription(fd: dup, flags: Int(acc & O_ACCMODE), dentry: nil, seekable: seekable)
+            let file = HostFileDescription(fd: dup, flags: Int(acc & (O_ACCMODE | O_APPEND)), dentry: nil, seekable: seekable,
+                                           usesHostOffset: true)
             _ = try? fdTable.set(Int32(i), file, closeOnExec: false)
         }
         var creds = Credentials()

@@ -81,7 +81,8 @@ final class Task: @unchecked Sendable {
         if r != 0 {
             box.release()
             kernel.log("could not start a host thread for task \(tid): error \(r)")
-            exitTask(status: .signaled(9, core: false))
+            exitGroup(.signaled(9, core: false))
+            finishExit()
         } else {
             pthread_detach(thread)
         }
@@ -94,7 +95,8 @@ final class Task: @unchecked Sendable {
             try installAddressSpace()
         } catch {
             kernel.log("task \(tid): cannot start on the platform: \(error)")
-            exitTask(status: .signaled(9, core: false))
+            exitGroup(.signaled(9, core: false))
+            finishExit()
             return
         }
         while true {

@@ -246,6 +246,27 @@ extension SyscallTable {
                 return try t.kernel.refuseChange(t, dirfd: a.int0, pathAddress: a.a1)
             }
         }
+        // Extended attributes: no file here carries any yet (ENODATA / empty lists), and none can be set.
+        for n in [SyscallNumber.getxattr, SyscallNumber.lgetxattr] {
+            register(n) { (t, a) throws(Errno) -> Int in
+                _ = try t.kernel.resolve(task: t, path: try t.mm.readString(a.a0), follow: n == SyscallNumber.getxattr)
+                throw Errno.ENODATA
+            }
+        }
+        for n in [SyscallNumber.listxattr, SyscallNumber.llistxattr] {
+            register(n) { (t, a) throws(Errno) -> Int in
+                _ = try t.kernel.resolve(task: t, path: try t.mm.readString(a.a0), follow: n == SyscallNumber.listxattr)
+                return 0
+            }
+        }
+        register(SyscallNumber.fgetxattr) { (t, a) throws(Errno) -> Int in _ = try t.fdTable.get(a.int0); throw Errno.ENODATA }
+        register(SyscallNumber.flistxattr) { (t, a) throws(Errno) -> Int in _ = try t.fdTable.get(a.int0); return 0 }
+        for n in [SyscallNumber.setxattr, SyscallNumber.lsetxattr, SyscallNumber.removexattr, SyscallNumber.lremovexattr] {
+            register(n) { (t, a) throws(Errno) -> Int in try t.kernel.refuseChange(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0) }
+        }
+        for n in [SyscallNumber.fsetxattr, SyscallNumber.fremovexattr] {
+            register(n) { (t, a) throws(Errno) -> Int in try t.kernel.refuseFDChange(t, a.int0) }
+        }
         register(SyscallNumber.symlinkat) { (t, a) throws(Errno) -> Int in try t.kernel.refuseChange(t, dirfd: a.int1, pathAddress: a.a2) }
         for n in [SyscallNumber.fchmod, SyscallNumber.fchown, SyscallNumber.ftruncate, SyscallNumber.fallocate] {
             register(n) { (t, a) throws(Errno) -> Int in try t.kernel.refuseFDChange(t, a.int0) }

@@ -65,9 +65,12 @@ final class HostFileDescription: FileDescription, @unchecked Sendable {
     let fd: Int32
     let seekable: Bool
     let ownsFD: Bool
+    /// Stdio files given to the sandbox share their offset with the world outside (a shell appending to a
+    /// log): I/O goes through the host's file offset instead of the description's own.
+    let usesHostOffset: Bool
 
-    init(fd: Int32, flags: Int, dentry: Dentry?, seekable: Bool, ownsFD: Bool = true) {
-        self.fd = fd; self.seekable = seekable; self.ownsFD = ownsFD
+    init(fd: Int32, flags: Int, dentry: Dentry?, seekable: Bool, ownsFD: Bool = true, usesHostOffset: Bool = false) {
+        self.fd = fd; self.seekable = seekable; self.ownsFD = ownsFD; self.usesHostOffset = usesHostOffset
         super.init(flags: flags, dentry: dentry)
     }
     deinit { if ownsFD { close(fd) } }
@@ -87,6 +90,11 @@ final class HostFileDescription: FileDescription, @unchecked Sendable {
         }
         if let at {
             let n = preadv(fd, &iov, Int32(iov.count), off_t(at))
+            if n < 0 { throw Errno(errno) }
+            return n
+        }
+        if usesHostOffset {
+            let n = Glibc.readv(fd, &iov, Int32(iov.count))
             if n < 0 { throw Errno(errno) }
             return n
         }
@@ -110,6 +118,11 @@ final class HostFileDescription: FileDescription, @unchecked Sendable {
             if n < 0 { throw Errno(errno) }
             return n
         }
+        if usesHostOffset {
+            let n = Glibc.writev(fd, &iov, Int32(iov.count))
+            if n < 0 { throw Errno(errno) }
+            return n
+        }
         return try lock.withLock { () throws(Errno) -> Int in
             if flags & OpenFlags.O_APPEND != 0 {
                 var st = Glibc.stat()
@@ -124,6 +137,12 @@ final class HostFileDescription: FileDescription, @unchecked Sendable {
 
     override func seek(_ off: Int64, whence: Int) throws(Errno) -> Int64 {
         guard seekable else { throw Errno.ESPIPE }
+        if usesHostOffset {
+            guard whence >= 0 && whence <= 4 else { throw Errno.EINVAL }
+            let r = lseek(fd, off_t(off), Int32(whence))
+            if r < 0 { throw Errno(errno) }
+            return Int64(r)
+        }
         var st = Glibc.stat()
         guard fstat(fd, &st) == 0 else { throw Errno(errno) }
         return try seekWithSize(off, whence: whence, size: Int64(st.st_size))
