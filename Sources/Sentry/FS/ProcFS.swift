@@ -65,8 +65,10 @@ final class ProcRoot: SyntheticDirectory, @unchecked Sendable {
 final class ProcessDirectory: SyntheticDirectory, @unchecked Sendable {
     unowned let kernel: Kernel
     let group: ThreadGroup
-    init(kernel: Kernel, group: ThreadGroup) {
-        self.kernel = kernel; self.group = group
+    /// /proc/[pid]/task/[tid] has the same files but no "task" directory of its own.
+    let isThread: Bool
+    init(kernel: Kernel, group: ThreadGroup, isThread: Bool = false) {
+        self.kernel = kernel; self.group = group; self.isThread = isThread
         super.init(device: procDevice)
     }
 
@@ -89,7 +91,18 @@ final class ProcessDirectory: SyntheticDirectory, @unchecked Sendable {
                                      magic: { _ in leader()?.fs.cwd })),
             ("root", SyntheticSymlink(device: procDevice, target: { _ in "/" }, magic: { _ in leader()?.fs.root })),
             ("fd", FDDirectory(kernel: k, group: g)),
-        ]
+        ] + (isThread ? [] : [("task", ThreadListDirectory(kernel: k, group: g))])
+    }
+}
+
+/// /proc/[pid]/task: one entry per thread.
+final class ThreadListDirectory: SyntheticDirectory, @unchecked Sendable {
+    unowned let kernel: Kernel
+    let group: ThreadGroup
+    init(kernel: Kernel, group: ThreadGroup) { self.kernel = kernel; self.group = group; super.init(device: procDevice) }
+    override func children(task: Task?) -> [(String, Inode)] {
+        let tids = kernel.taskLock.withLock { group.tasks.map(\.tid).sorted() }
+        return tids.map { ("\($0)", ProcessDirectory(kernel: kernel, group: group, isThread: true)) }
     }
 }
 

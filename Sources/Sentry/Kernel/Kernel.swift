@@ -217,7 +217,7 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
             let g = task.threadGroup
             g.tasks.removeAll { $0 === task }
             guard g.tasks.isEmpty else { return }
-            let status = g.groupExitStatus ?? .exited(0)
+            let status = g.groupExitStatus ?? task.exitStatus ?? .exited(0)
             g.zombieStatus = status
             if g === initGroup {
                 initStatus = status
@@ -251,7 +251,7 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
             }
         }
         if let vp = vforkParent { vp.vforkDone = true; vp.waiter.notify() }
-        task.fdTable.closeAll()
+        task.fdTable.dropUser()
         if let p = notifyParent {
             if let s = sigchld { sendSignal(to: p, s) }
             p.childEvents.notifyAll()

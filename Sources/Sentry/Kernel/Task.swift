@@ -45,6 +45,8 @@ final class Task: @unchecked Sendable {
     var vforkParent: Task?
     var vforkDone = false
     var robustList: UInt64 = 0
+    /// The thread's own exit status (exit(2)); the process's comes from exit_group or a fatal signal.
+    var exitStatus: WaitStatus?
     /// An ERESTART* code left by the last syscall, resolved when signals are delivered.
     var restartCode: Int32?
     /// The last fault address that was answered by re-mapping (to tell a stale mirror from a real fault).
@@ -61,6 +63,7 @@ final class Task: @unchecked Sendable {
          credentials: Credentials) {
         self.kernel = kernel; self.tid = tid; self.threadGroup = threadGroup; self.mm = mm
         self.fdTable = fdTable; self.fs = fs; self.credentials = credentials
+        fdTable.addUser()
     }
 
     // MARK: Host thread
@@ -103,13 +106,12 @@ final class Task: @unchecked Sendable {
             deliverSignals()
             if exitRequested { break }
             guard let context, let mirror else { break }
-            if mirror.stale {
-                do { try mm.refresh(mirror) } catch {
-                    kernel.log("task \(tid): rebuilding the address space failed: \(error)")
-                    exitGroup(.signaled(9, core: false)); continue
-                }
+            do { try mm.enterApp(mirror) } catch {
+                kernel.log("task \(tid): bringing the address space up to date failed: \(error)")
+                exitGroup(.signaled(9, core: false)); continue
             }
             let event = context.switchToApp(mirror.addressSpace, &registers)
+            mm.leaveApp(mirror)
             if kernel.config.debug { kernel.log("task \(tid): event \(event) rip=0x\(String(registers.rip, radix: 16))") }
             switch event {
             case .syscall:
@@ -132,7 +134,8 @@ final class Task: @unchecked Sendable {
             mm.detach(old)
             old.addressSpace.release()
         }
-        let m = PlatformMirror(addressSpace: try kernel.platform.newAddressSpace())
+        let context = self.context
+        let m = PlatformMirror(addressSpace: try kernel.platform.newAddressSpace(), interrupt: { context?.interrupt() })
         try mm.attach(m)
         mirror = m
     }
@@ -153,6 +156,9 @@ final class Task: @unchecked Sendable {
         // mapping (it is built eagerly, so this is rare): map the VMA once and retry. A second fault at the
         // same address is real and becomes a signal.
         let SEGV_MAPERR: Int32 = 1
+        if info.signal == Signal.SIGSEGV.rawValue, let mirror, mm.hasPending(mirror) {
+            return  // another thread changed the mappings: replay them and retry
+        }
         if info.signal == Signal.SIGSEGV.rawValue, info.code == SEGV_MAPERR, info.address != lastRemappedFault,
            let v = mm.vma(containing: info.address), !v.protection.isEmpty, let mirror {
             lastRemappedFault = info.address
@@ -266,10 +272,10 @@ final class Task: @unchecked Sendable {
         kernel.exitThreadGroup(threadGroup, status: status)
     }
 
-    /// Ends this task (exit(2) of a single thread, or as part of a group exit).
+    /// Ends this thread (exit(2)); the process ends with this status if it was the last thread.
     func exitTask(status: WaitStatus) {
         kernel.taskLock.withLock {
-            if threadGroup.groupExitStatus == nil { threadGroup.groupExitStatus = status }
+            exitStatus = status
             exitRequested = true
         }
     }

@@ -43,12 +43,33 @@ struct VMA {
     @inline(__always) func fileOffsetOf(_ address: UInt64) -> UInt64 { backing.offset + backingOffset + (address - start) }
 }
 
-/// The platform address spaces that mirror one MemoryManager (one per task using it).
+/// A change to replay in a platform address space.
+enum MirrorOperation {
+    case map(UInt64, UInt64, UInt64, Protection)   // address, length, file offset, protection
+    case unmap(UInt64, UInt64)
+    case protect(UInt64, UInt64, Protection)
+}
+
+/// One platform address space that mirrors a MemoryManager. Every task has its own (a ptrace stub process);
+/// threads sharing memory share the MemoryManager, so a change made by one thread is applied to its own
+/// mirror at once and queued for the others, which replay it before they run app code again.
 final class PlatformMirror: @unchecked Sendable {
     let addressSpace: AddressSpace
-    /// Set when another task changed the VMAs: the mirror must be rebuilt before app code runs again.
-    var stale = false
-    init(addressSpace: AddressSpace) { self.addressSpace = addressSpace }
+    /// Changes made by other tasks, not yet applied here (guarded by the MemoryManager's lock).
+    var pending: [MirrorOperation] = []
+    /// Too many queued changes, or one failed: rebuild from the VMAs instead.
+    var needsRebuild = false
+    /// Whether the owning task is running app code right now (guarded by the MemoryManager's lock).
+    var inApp = false
+    /// Makes the owning task leave app code (its platform context's interrupt).
+    let interrupt: () -> Void
+
+    init(addressSpace: AddressSpace, interrupt: @escaping () -> Void) {
+        self.addressSpace = addressSpace
+        self.interrupt = interrupt
+    }
+
+    var upToDate: Bool { pending.isEmpty && !needsRebuild }
 }
 
 /// The memory of one app address space.
@@ -93,21 +114,73 @@ final class MemoryManager: @unchecked Sendable {
         lock.withLock { _ = mirrors.removeValue(forKey: ObjectIdentifier(mirror)) }
     }
 
-    /// Rebuilds a stale mirror from the VMAs.
-    func refresh(_ mirror: PlatformMirror) throws {
-        let all = lock.withLock { () -> [VMA] in mirror.stale = false; return vmas }
-        try mirror.addressSpace.unmap(minAddress, length: maxAddress - minAddress)
-        for v in all { try mirror.addressSpace.map(v.start, length: v.length, fileOffset: v.fileOffsetOf(v.start), protection: v.protection) }
+    /// Called by the owning task before it runs app code: replays changes made by other tasks and marks the
+    /// mirror as in use, atomically with respect to new changes.
+    func enterApp(_ mirror: PlatformMirror) throws {
+        while true {
+            let (ops, rebuild, all): ([MirrorOperation], Bool, [VMA]) = lock.withLock {
+                if mirror.upToDate { mirror.inApp = true; return ([], false, []) }
+                let ops = mirror.pending, rebuild = mirror.needsRebuild
+                mirror.pending = []; mirror.needsRebuild = false
+                return (ops, rebuild, rebuild ? vmas : [])
+            }
+            if ops.isEmpty && !rebuild { return }
+            if rebuild {
+                try mirror.addressSpace.unmap(minAddress, length: maxAddress - minAddress)
+                for v in all { try mirror.addressSpace.map(v.start, length: v.length, fileOffset: v.fileOffsetOf(v.start), protection: v.protection) }
+            } else {
+                for op in ops {
+                    switch op {
+                    case .map(let a, let l, let o, let p): try mirror.addressSpace.map(a, length: l, fileOffset: o, protection: p)
+                    case .unmap(let a, let l): try mirror.addressSpace.unmap(a, length: l)
+                    case .protect(let a, let l, let p): try mirror.addressSpace.protect(a, length: l, protection: p)
+                    }
+                }
+            }
+        }
     }
 
-    /// Applies a change to the caller's mirror now and marks every other mirror stale.
-    private func propagate(_ current: PlatformMirror?, _ apply: (AddressSpace) throws -> Void) {
+    /// Called by the owning task when app code has stopped.
+    func leaveApp(_ mirror: PlatformMirror) {
+        lock.withLock { mirror.inApp = false }
+    }
+
+    /// Whether the mirror has changes to replay.
+    func hasPending(_ mirror: PlatformMirror) -> Bool { lock.withLock { !mirror.upToDate } }
+
+    /// Mirrors of other tasks that ran app code when a change was queued: they must be interrupted, and for
+    /// changes that take access away, waited for (a TLB shootdown).
+    private var toInterrupt: [PlatformMirror] = []
+
+    /// Applies a change to the caller's mirror now and queues it for every other mirror. Caller holds `lock`.
+    private func propagate(_ current: PlatformMirror?, _ op: MirrorOperation) {
         for (_, m) in mirrors {
             if m === current {
-                do { try apply(m.addressSpace) } catch { m.stale = true }
+                do {
+                    switch op {
+                    case .map(let a, let l, let o, let p): try m.addressSpace.map(a, length: l, fileOffset: o, protection: p)
+                    case .unmap(let a, let l): try m.addressSpace.unmap(a, length: l)
+                    case .protect(let a, let l, let p): try m.addressSpace.protect(a, length: l, protection: p)
+                    }
+                } catch { m.needsRebuild = true }
             } else {
-                m.stale = true
+                if m.pending.count >= 64 { m.needsRebuild = true; m.pending = [] } else if !m.needsRebuild { m.pending.append(op) }
+                if m.inApp { toInterrupt.append(m) }
             }
+        }
+    }
+
+    /// After a change (lock released): interrupts mirrors running app code and, when access was taken away,
+    /// waits until none of them can still use the old mapping.
+    private func shootdown(wait: Bool) {
+        let targets = lock.withLock { () -> [PlatformMirror] in let t = toInterrupt; toInterrupt = []; return t }
+        guard !targets.isEmpty else { return }
+        for m in targets { m.interrupt() }
+        guard wait else { return }
+        while true {
+            let done = lock.withLock { targets.allSatisfy { $0.upToDate || !$0.inApp || mirrors[ObjectIdentifier($0)] == nil } }
+            if done { return }
+            usleep(20)
         }
     }
 
@@ -176,7 +249,7 @@ final class MemoryManager: @unchecked Sendable {
         if let fill = r.fill {
             try fill(file.pointer(backing.offset + r.backingOffset), Int(r.length))
         }
-        return try lock.withLock { () throws(Errno) -> UInt64 in
+        let result = try lock.withLock { () throws(Errno) -> UInt64 in
             var start: UInt64
             if r.fixed {
                 start = r.address
@@ -197,9 +270,12 @@ final class MemoryManager: @unchecked Sendable {
                           growsDown: r.growsDown, backing: backing, backingOffset: r.backingOffset, name: r.name,
                           fileOffset: r.fileOffset, device: r.device, inode: r.inode)
             insert(vma)
-            propagate(mirror) { try $0.map(start, length: length, fileOffset: vma.fileOffsetOf(start), protection: vma.protection) }
+            propagate(mirror, .map(start, length, vma.fileOffsetOf(start), vma.protection))
             return start
         }
+        // A MAP_FIXED over live memory takes the old pages away from other threads.
+        shootdown(wait: r.fixed)
+        return result
     }
 
     private func insert(_ vma: VMA) {
@@ -232,13 +308,24 @@ final class MemoryManager: @unchecked Sendable {
         }
         vmas = result
         // A MAP_FIXED replacement overwrites the caller's host mapping in place: no unmap needed there.
-        if touched { propagate(mirror) { if !replacing { try $0.unmap(start, length: end - start) } } }
+        if touched {
+            if replacing {
+                // Other mirrors drop the old pages now; the caller's is overwritten in place by the new map.
+                for (_, m) in mirrors where m !== mirror {
+                    if m.pending.count >= 64 { m.needsRebuild = true; m.pending = [] } else if !m.needsRebuild { m.pending.append(.unmap(start, end - start)) }
+                    if m.inApp { toInterrupt.append(m) }
+                }
+            } else {
+                propagate(mirror, .unmap(start, end - start))
+            }
+        }
     }
 
     func unmap(_ start: UInt64, _ length: UInt64, mirror: PlatformMirror?) throws(Errno) {
         guard start & PageSize.mask == 0, length > 0, let len = PageSize.roundUp(length),
               start <= maxAddress, len <= maxAddress - start else { throw Errno.EINVAL }
         lock.withLock { removeRange(start, start + len, mirror: mirror) }
+        shootdown(wait: true)
     }
 
     func protect(_ start: UInt64, _ length: UInt64, _ prot: Protection, mirror: PlatformMirror?) throws(Errno) {
@@ -269,8 +356,9 @@ final class MemoryManager: @unchecked Sendable {
                 }
             }
             vmas = result
-            propagate(mirror) { try $0.protect(start, length: len, protection: prot) }
+            propagate(mirror, .protect(start, len, prot))
         }
+        shootdown(wait: true)
     }
 
     /// brk(2): returns the new (or unchanged) break.

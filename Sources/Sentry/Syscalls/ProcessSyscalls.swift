@@ -45,7 +45,6 @@ extension SyscallTable {
 
         register(SyscallNumber.exit) { (t, a) throws(Errno) -> Int in
             t.exitTask(status: .exited(a.int0))
-            if t.kernel.taskLock.withLock({ t.threadGroup.tasks.count }) == 1 { t.exitGroup(.exited(a.int0)) }
             return 0
         }
         register(SyscallNumber.exit_group) { (t, a) throws(Errno) -> Int in t.exitGroup(.exited(a.int0)); return 0 }
@@ -242,9 +241,7 @@ extension Kernel {
     /// fork, vfork and clone. Threads (CLONE_THREAD) are not supported yet.
     func clone(_ parent: Task, flags: UInt64, stack: UInt64, parentTID: UInt64, childTID: UInt64, tls: UInt64) throws(Errno) -> Int {
         if flags & CloneFlags.CLONE_THREAD != 0 {
-            reportUnimplemented(SyscallNumber.clone)
-            log("clone with CLONE_THREAD (threads) is not supported yet: returning EAGAIN")
-            throw Errno.EAGAIN
+            return try cloneThread(parent, flags: flags, stack: stack, parentTID: parentTID, childTID: childTID, tls: tls)
         }
         if flags & (CloneFlags.CLONE_NEWUSER | CloneFlags.CLONE_NEWPID | CloneFlags.CLONE_NEWNET | CloneFlags.CLONE_NEWNS |
                     CloneFlags.CLONE_NEWIPC | CloneFlags.CLONE_NEWUTS | CloneFlags.CLONE_NEWCGROUP) != 0 {
@@ -287,6 +284,49 @@ extension Kernel {
         return Int(pid)
     }
 
+    /// A new thread in the caller's process: it shares the memory (with its own platform mirror), the
+    /// signal actions and, as the flags say, the descriptor table and fs context.
+    private func cloneThread(_ parent: Task, flags: UInt64, stack: UInt64, parentTID: UInt64, childTID: UInt64, tls: UInt64) throws(Errno) -> Int {
+        guard flags & CloneFlags.CLONE_SIGHAND != 0, flags & CloneFlags.CLONE_VM != 0 else { throw Errno.EINVAL }
+        guard flags & CloneFlags.CLONE_VFORK == 0 else { throw Errno.EINVAL }
+        guard let tid = allocatePID() else { throw Errno.EAGAIN }
+        let group = parent.threadGroup
+        let files = flags & CloneFlags.CLONE_FILES != 0 ? parent.fdTable : parent.fdTable.fork()
+        let fs = flags & CloneFlags.CLONE_FS != 0 ? parent.fs : parent.fs.copy()
+        let child = Task(kernel: self, tid: tid, threadGroup: group, mm: parent.mm, fdTable: files, fs: fs,
+                         credentials: parent.credentials)
+        child.name = parent.name
+        child.signalMask = parent.signalMask
+        var regs = parent.registers
+        regs.rax = 0
+        if stack != 0 { regs.rsp = stack }
+        if flags & CloneFlags.CLONE_SETTLS != 0 { regs.fsBase = tls }
+        child.registers = regs
+        if flags & CloneFlags.CLONE_CHILD_CLEARTID != 0 { child.clearChildTID = childTID }
+        if flags & CloneFlags.CLONE_CHILD_SETTID != 0 { try? parent.mm.write(childTID, UInt32(bitPattern: tid)) }
+        if flags & CloneFlags.CLONE_PARENT_SETTID != 0 { try? parent.mm.write(parentTID, UInt32(bitPattern: tid)) }
+        let joined = taskLock.withLock { () -> Bool in
+            guard !group.exiting else { return false }
+            group.tasks.append(child)
+            return true
+        }
+        guard joined else { child.fdTable.dropUser(); throw Errno.EAGAIN }
+        register(child, newGroup: false)
+        child.startHostThread()
+        return Int(tid)
+    }
+
+    /// execve in a multi-threaded process: every other thread ends first, as Linux does.
+    func endOtherThreads(_ task: Task) {
+        let others: [Task] = taskLock.withLock {
+            let o = task.threadGroup.tasks.filter { $0 !== task }
+            for t in o { t.exitRequested = true }
+            return o
+        }
+        for t in others { t.wake() }
+        while taskLock.withLock({ task.threadGroup.tasks.count > 1 }) { usleep(100) }
+    }
+
     func readStringArray(_ task: Task, _ address: UInt64) throws(Errno) -> [String] {
         var out: [String] = []
         guard address != 0 else { return out }
@@ -313,6 +353,7 @@ extension Kernel {
             path = path.isEmpty && flags & AtFlags.AT_EMPTY_PATH != 0 ? d.path : d.path + "/" + path
         }
         guard !path.isEmpty else { throw Errno.ENOENT }
+        endOtherThreads(task)
         let newMM = MemoryManager(file: memoryFile, minAddress: platform.minUserAddress, maxAddress: platform.maxUserAddress)
         let savedRegisters = task.registers
         do {

@@ -9,8 +9,17 @@ final class FDTable: @unchecked Sendable {
     private let lock = Lock()
     private var entries: [Int32: Entry] = [:]
     var limit: Int32 = 1024
+    /// Tasks using this table (threads share it with CLONE_FILES); the files close when the last one goes.
+    private var users = 0
 
     init() {}
+
+    func addUser() { lock.withLock { users += 1 } }
+
+    func dropUser() {
+        let last = lock.withLock { () -> Bool in users -= 1; return users <= 0 }
+        if last { closeAll() }
+    }
 
     func get(_ fd: Int32) throws(Errno) -> FileDescription {
         guard let e = lock.withLock({ entries[fd] }) else { throw Errno.EBADF }
