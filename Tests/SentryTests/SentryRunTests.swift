@@ -97,3 +97,20 @@ final class SentryThreadTests: XCTestCase {
         XCTAssertEqual(r.status, .exited(0))
     }
 }
+
+final class SentryMemoryTests: XCTestCase {
+    func testCopyOnWriteAcrossFork() throws {
+        let prog = try TestPrograms.build("cow")
+        defer { unlink(prog) }
+        let r = try SentryHarness.run([prog])
+        XCTAssertEqual(r.stdout, "cow ok\n")
+        XCTAssertEqual(r.status, .exited(0))
+    }
+
+    func testProcSelfMapsShowsTheVMAs() throws {
+        let r = try SentryHarness.run(["/bin/busybox", "cat", "/proc/self/maps"])
+        XCTAssertTrue(r.stdout.contains("[stack]"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("/bin/busybox") || r.stdout.contains("/usr/bin/busybox"), r.stdout)
+        XCTAssertEqual(r.status, .exited(0))
+    }
+}

@@ -2,15 +2,23 @@
 // mappings of the same memory meet at the same key.
 import LinuxABI
 
+/// Where a futex word lives: a MemoryFile offset (shared memory), or an address in one address space.
+struct FutexKey: Hashable {
+    var space: ObjectIdentifier?
+    var value: UInt64
+}
+
 final class FutexTable: @unchecked Sendable {
     private let lock = Lock()
-    private var queues: [UInt64: [(Waiter, UInt32)]] = [:]
+    private var queues: [FutexKey: [(Waiter, UInt32)]] = [:]
 
-    /// The key of the futex word at `address`.
-    func key(mm: MemoryManager, address: UInt64) throws(Errno) -> UInt64 {
+    /// The key of the futex word at `address`: its MemoryFile offset for shared memory (so processes meet);
+    /// the address space and address for private memory (which fork shares copy-on-write, not for real).
+    func key(mm: MemoryManager, address: UInt64) throws(Errno) -> FutexKey {
         guard address & 3 == 0 else { throw Errno.EINVAL }
         guard let v = mm.vma(containing: address) else { throw Errno.EFAULT }
-        return v.fileOffsetOf(address)
+        if v.shared { return FutexKey(space: nil, value: v.fileOffsetOf(address)) }
+        return FutexKey(space: ObjectIdentifier(mm), value: address)
     }
 
     /// FUTEX_WAIT: sleeps while the word equals `expected`.
@@ -41,7 +49,7 @@ final class FutexTable: @unchecked Sendable {
         return wake(key: k, count: count, bitset: bitset)
     }
 
-    func wake(key k: UInt64, count: Int, bitset: UInt32 = UInt32.max) -> Int {
+    func wake(key k: FutexKey, count: Int, bitset: UInt32 = UInt32.max) -> Int {
         let woken: [Waiter] = lock.withLock {
             guard var q = queues[k] else { return [] }
             var out: [Waiter] = []

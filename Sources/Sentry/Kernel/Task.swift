@@ -152,17 +152,16 @@ final class Task: @unchecked Sendable {
     }
 
     private func handleFault(_ info: FaultInfo) {
-        // A "not mapped" fault inside a VMA that allows some access means the platform's mirror lacks the
-        // mapping (it is built eagerly, so this is rare): map the VMA once and retry. A second fault at the
-        // same address is real and becomes a signal.
-        let SEGV_MAPERR: Int32 = 1
-        if info.signal == Signal.SIGSEGV.rawValue, let mirror, mm.hasPending(mirror) {
-            return  // another thread changed the mappings: replay them and retry
-        }
-        if info.signal == Signal.SIGSEGV.rawValue, info.code == SEGV_MAPERR, info.address != lastRemappedFault,
-           let v = mm.vma(containing: info.address), !v.protection.isEmpty, let mirror {
-            lastRemappedFault = info.address
-            if (try? mirror.addressSpace.map(v.start, length: v.length, fileOffset: v.fileOffsetOf(v.start), protection: v.protection)) != nil {
+        let SEGV_MAPERR: Int32 = 1, SEGV_ACCERR: Int32 = 2
+        if info.signal == Signal.SIGSEGV.rawValue, let mirror {
+            // Another thread changed the mappings: replay them and retry.
+            if mm.hasPending(mirror) { return }
+            // A write to copy-on-write memory: copy the page and retry.
+            if info.code == SEGV_ACCERR, info.access != .execute, mm.handleWriteFault(info.address, mirror: mirror) { return }
+            // A "not mapped" fault inside a VMA means the mirror lost a mapping (rare: it is built eagerly):
+            // map it once and retry. A second fault at the same address is real.
+            if info.code == SEGV_MAPERR, info.address != lastRemappedFault, mm.remap(info.address, mirror: mirror) {
+                lastRemappedFault = info.address
                 return
             }
         }

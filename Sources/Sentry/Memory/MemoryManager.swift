@@ -3,6 +3,7 @@
 import Glibc
 import LinuxABI
 import Platform
+import Synchronization
 
 /// A range of the MemoryFile that backs one or more VMAs; given back when the last VMA lets go of it.
 final class MemoryBacking: @unchecked Sendable {
@@ -11,6 +12,8 @@ final class MemoryBacking: @unchecked Sendable {
     let length: UInt64
     /// Shared anonymous memory may be mapped by several address spaces: never punch parts of it.
     let shared: Bool
+    /// How many address spaces hold this private memory copy-on-write (see CowHold).
+    let cowHolders = Atomic<Int>(0)
 
     init(file: MemoryFile, length: UInt64, shared: Bool) throws(Errno) {
         self.file = file
@@ -37,10 +40,33 @@ struct VMA {
     var fileOffset: UInt64 = 0
     var device: UInt64 = 0
     var inode: UInt64 = 0
+    /// Set while the private memory may be shared with another address space (after fork): writes must
+    /// copy first. One CowHold per address space and backing.
+    var cow: CowHold?
 
     var length: UInt64 { end - start }
+    /// What the platform maps: copy-on-write memory is mapped without write access.
+    var platformProtection: Protection { cow != nil ? protection.subtracting(.write) : protection }
     /// The MemoryFile offset of address `address` (which must lie in the VMA).
     @inline(__always) func fileOffsetOf(_ address: UInt64) -> UInt64 { backing.offset + backingOffset + (address - start) }
+}
+
+/// One address space's claim on a private backing shared copy-on-write with other address spaces.
+final class CowHold: @unchecked Sendable {
+    let backing: MemoryBacking
+    init(_ backing: MemoryBacking) {
+        self.backing = backing
+        backing.cowHolders.add(1, ordering: .relaxed)
+    }
+    deinit { backing.cowHolders.subtract(1, ordering: .relaxed) }
+    /// No other address space shares the memory any more: writes may go to it directly.
+    var isExclusive: Bool { backing.cowHolders.load(ordering: .relaxed) <= 1 }
+}
+
+/// A page of private memory that was copied on write (or shared by fork with its copy-on-write children).
+final class PrivatePage: @unchecked Sendable {
+    let backing: MemoryBacking
+    init(_ backing: MemoryBacking) { self.backing = backing }
 }
 
 /// A change to replay in a platform address space.
@@ -80,6 +106,10 @@ final class MemoryManager: @unchecked Sendable {
     let lock = Lock()
     private(set) var vmas: [VMA] = []
     private var mirrors: [ObjectIdentifier: PlatformMirror] = [:]
+    /// Pages copied on write, by page address; they take precedence over their VMA's backing.
+    var privatePages: [UInt64: PrivatePage] = [:]
+    /// Private pages that fork shared with another address space: copy (or reclaim) before writing.
+    var cowPages = Set<UInt64>()
 
     /// Top of the initial stack; mmap searches downwards from `mmapBase`.
     var stackTop: UInt64
@@ -107,7 +137,33 @@ final class MemoryManager: @unchecked Sendable {
             mirrors[ObjectIdentifier(mirror)] = mirror
             return vmas
         }
-        for v in all { try mirror.addressSpace.map(v.start, length: v.length, fileOffset: v.fileOffsetOf(v.start), protection: v.protection) }
+        for m in lock.withLock({ all.flatMap { platformMappings($0) } }) {
+            try mirror.addressSpace.map(m.0, length: m.1, fileOffset: m.2, protection: m.3)
+        }
+    }
+
+    /// What the platform must map for a VMA: its backing, then its private pages on top. Caller holds `lock`.
+    func platformMappings(_ v: VMA) -> [(UInt64, UInt64, UInt64, Protection)] {
+        var out = [(v.start, v.length, v.fileOffsetOf(v.start), v.platformProtection)]
+        if !privatePages.isEmpty {
+            for (page, p) in privatePages where page >= v.start && page < v.end {
+                out.append((page, PageSize.size, p.backing.offset, cowPages.contains(page) ? v.protection.subtracting(.write) : v.protection))
+            }
+        }
+        return out
+    }
+
+    /// Maps the VMA containing `address` into `mirror` again (a mirror that lost a mapping).
+    func remap(_ address: UInt64, mirror: PlatformMirror) -> Bool {
+        let maps: [(UInt64, UInt64, UInt64, Protection)] = lock.withLock {
+            guard let i = indexContaining(address), !vmas[i].protection.isEmpty else { return [] }
+            return platformMappings(vmas[i])
+        }
+        guard !maps.isEmpty else { return false }
+        for m in maps {
+            guard (try? mirror.addressSpace.map(m.0, length: m.1, fileOffset: m.2, protection: m.3)) != nil else { return false }
+        }
+        return true
     }
 
     func detach(_ mirror: PlatformMirror) {
@@ -127,7 +183,9 @@ final class MemoryManager: @unchecked Sendable {
             if ops.isEmpty && !rebuild { return }
             if rebuild {
                 try mirror.addressSpace.unmap(minAddress, length: maxAddress - minAddress)
-                for v in all { try mirror.addressSpace.map(v.start, length: v.length, fileOffset: v.fileOffsetOf(v.start), protection: v.protection) }
+                for m in lock.withLock({ all.flatMap { platformMappings($0) } }) {
+                    try mirror.addressSpace.map(m.0, length: m.1, fileOffset: m.2, protection: m.3)
+                }
             } else {
                 for op in ops {
                     switch op {
@@ -301,7 +359,7 @@ final class MemoryManager: @unchecked Sendable {
                 result.append(right)
             }
             // Private memory no other VMA can reach: give the pages back now.
-            if !v.backing.shared {
+            if !v.backing.shared && v.cow == nil {
                 let s = max(v.start, start), e = min(v.end, end)
                 file.zero(v.fileOffsetOf(s), e - s)
             }
@@ -356,7 +414,13 @@ final class MemoryManager: @unchecked Sendable {
                 }
             }
             vmas = result
-            propagate(mirror, .protect(start, len, prot))
+            for v in vmas where v.end > start && v.start < end {
+                let ms = max(v.start, start), me = min(v.end, end)
+                propagate(mirror, .protect(ms, me - ms, v.platformProtection))
+            }
+            for page in privatePages.keys where page >= start && page < end {
+                propagate(mirror, .protect(page, PageSize.size, cowPages.contains(page) ? prot.subtracting(.write) : prot))
+            }
         }
         shootdown(wait: true)
     }
@@ -380,34 +444,143 @@ final class MemoryManager: @unchecked Sendable {
         return requested
     }
 
-    /// A copy for fork: private memory is copied (eagerly: tracked debt, see docs/compatibility.md),
-    /// shared memory is shared.
-    func fork() throws(Errno) -> MemoryManager {
+    /// A copy for fork. Private memory becomes copy-on-write in both address spaces: nothing is copied now;
+    /// the first write to a page from either side copies that page (or, once the other side is gone, simply
+    /// takes the memory back). Shared memory stays shared. `mirror` is the forking task's.
+    func fork(mirror: PlatformMirror?) throws(Errno) -> MemoryManager {
         let child = MemoryManager(file: file, minAddress: minAddress, maxAddress: maxAddress)
-        try lock.withLock { () throws(Errno) in
+        lock.withLock {
             child.stackTop = stackTop; child.mmapBase = mmapBase
             child.brkStart = brkStart; child.brkCurrent = brkCurrent
             child.argvRange = argvRange; child.envRange = envRange; child.executablePath = executablePath
-            for v in vmas {
-                var c = v
-                if !v.shared {
-                    let b = try MemoryBacking(file: file, length: v.length, shared: false)
-                    file.copy(from: v.fileOffsetOf(v.start), to: b.offset, length: v.length)
-                    c.backing = b; c.backingOffset = 0
+            var parentHolds: [ObjectIdentifier: CowHold] = [:], childHolds: [ObjectIdentifier: CowHold] = [:]
+            for i in vmas.indices {
+                var c = vmas[i]
+                if !vmas[i].shared {
+                    let key = ObjectIdentifier(vmas[i].backing)
+                    if vmas[i].cow == nil {
+                        let wasWritable = vmas[i].protection.contains(.write)
+                        vmas[i].cow = parentHolds[key] ?? CowHold(vmas[i].backing)
+                        parentHolds[key] = vmas[i].cow
+                        if wasWritable {
+                            propagate(mirror, .protect(vmas[i].start, vmas[i].length, vmas[i].platformProtection))
+                        }
+                    }
+                    c.cow = childHolds[key] ?? CowHold(vmas[i].backing)
+                    childHolds[key] = c.cow
                 }
                 child.vmas.append(c)
             }
+            // Pages already copied by this address space are now shared with the child too.
+            child.privatePages = privatePages
+            for (page, _) in privatePages {
+                child.cowPages.insert(page)
+                if !cowPages.contains(page) {
+                    cowPages.insert(page)
+                    if let i = indexContaining(page), vmas[i].protection.contains(.write) {
+                        propagate(mirror, .protect(page, PageSize.size, vmas[i].protection.subtracting(.write)))
+                    }
+                }
+            }
         }
+        // Other threads of the parent must stop writing to what is now shared before the child runs.
+        shootdown(wait: true)
         return child
+    }
+
+    /// A write fault at `address`: if it hit copy-on-write memory the VMA allows writing to, gives this
+    /// address space its own copy of the page and returns true.
+    func handleWriteFault(_ address: UInt64, mirror: PlatformMirror?) -> Bool {
+        let handled = lock.withLock { () -> Bool in
+            guard let i = indexContaining(address), vmas[i].protection.contains(.write) else { return false }
+            return (try? breakCOW(PageSize.roundDown(address), vmaIndex: i, mirror: mirror)) ?? false
+        }
+        shootdown(wait: false)
+        return handled
+    }
+
+    /// Makes the page at `page` (in VMA `i`) writable by this address space alone. Caller holds `lock`.
+    /// Returns false when the page was not copy-on-write.
+    @discardableResult
+    private func breakCOW(_ page: UInt64, vmaIndex i: Int, mirror: PlatformMirror?) throws(Errno) -> Bool {
+        let v = vmas[i]
+        if privatePages[page] != nil {
+            guard cowPages.contains(page) else { return false }
+            cowPages.remove(page)
+            if isKnownUniquelyReferenced(&privatePages[page]!) {
+                propagate(mirror, .protect(page, PageSize.size, v.protection))
+            } else {
+                let copy = try MemoryBacking(file: file, length: PageSize.size, shared: false)
+                file.pointer(copy.offset).copyMemory(from: file.pointer(privatePages[page]!.backing.offset), byteCount: Int(PageSize.size))
+                privatePages[page] = PrivatePage(copy)
+                propagate(mirror, .map(page, PageSize.size, copy.offset, v.protection))
+            }
+            return true
+        }
+        guard let hold = v.cow else { return false }
+        if hold.isExclusive {
+            // The other side has gone (exec or exit): the whole backing is ours again, without copying.
+            for j in vmas.indices where vmas[j].cow === hold {
+                vmas[j].cow = nil
+                propagate(mirror, .protect(vmas[j].start, vmas[j].length, vmas[j].protection))
+                for p in cowPages where p >= vmas[j].start && p < vmas[j].end {
+                    propagate(mirror, .protect(p, PageSize.size, vmas[j].protection.subtracting(.write)))
+                }
+            }
+            return true
+        }
+        let copy = try MemoryBacking(file: file, length: PageSize.size, shared: false)
+        file.pointer(copy.offset).copyMemory(from: file.pointer(v.fileOffsetOf(page)), byteCount: Int(PageSize.size))
+        privatePages[page] = PrivatePage(copy)
+        propagate(mirror, .map(page, PageSize.size, copy.offset, v.protection))
+        return true
+    }
+
+    /// MADV_DONTNEED: private anonymous memory in the range reads back as zeros afterwards. Memory only this
+    /// address space uses is hole-punched; copy-on-write memory is replaced by fresh zero memory.
+    func discard(_ start: UInt64, _ length: UInt64, mirror: PlatformMirror?) throws(Errno) {
+        let end = start + length
+        let fresh: [MapRequest] = lock.withLock {
+            var replace: [MapRequest] = []
+            for v in vmas where v.end > start && v.start < end && !v.shared && v.inode == 0 {
+                let s = max(v.start, start), e = min(v.end, end)
+                let hasPrivate = !privatePages.isEmpty && privatePages.keys.contains { $0 >= s && $0 < e }
+                if v.cow == nil && !hasPrivate {
+                    file.zero(v.fileOffsetOf(s), e - s)
+                } else {
+                    replace.append(MapRequest(address: s, length: e - s, protection: v.protection, shared: false, fixed: true,
+                                              growsDown: v.growsDown, name: v.name))
+                }
+            }
+            return replace
+        }
+        for r in fresh { _ = try map(r, mirror: mirror) }
+    }
+
+    /// The MemoryFile offset that backs `address` in VMA `v` (private pages first). Caller holds `lock`.
+    @inline(__always) private func translate(_ address: UInt64, _ v: VMA) -> UInt64 {
+        if !privatePages.isEmpty, let p = privatePages[PageSize.roundDown(address)] {
+            return p.backing.offset + (address & PageSize.mask)
+        }
+        return v.fileOffsetOf(address)
+    }
+
+    /// Copies [address, address+length) of app memory to `destination`, whatever backs it. Caller must not
+    /// hold `lock`.
+    func read(_ address: UInt64, _ length: Int, into destination: UnsafeMutableRawPointer) throws(Errno) {
+        let segs = try segments(address, length, write: false, ignoreProtection: true)
+        var pos = 0
+        for s in segs { (destination + pos).copyMemory(from: s.baseAddress!, byteCount: s.count); pos += s.count }
+        if pos < length { throw Errno.EFAULT }
     }
 
     // MARK: Access from the Sentry
 
     /// The Sentry-side buffers for [address, address+length), checked against VMA protections. A range that
     /// starts unmapped fails with EFAULT; one that runs into unmapped memory is cut short there.
-    func segments(_ address: UInt64, _ length: Int, write: Bool) throws(Errno) -> [UnsafeMutableRawBufferPointer] {
+    func segments(_ address: UInt64, _ length: Int, write: Bool, ignoreProtection: Bool = false) throws(Errno) -> [UnsafeMutableRawBufferPointer] {
         if length == 0 { return [] }
-        return try lock.withLock { () throws(Errno) -> [UnsafeMutableRawBufferPointer] in
+        let result = try lock.withLock { () throws(Errno) -> [UnsafeMutableRawBufferPointer] in
             var out: [UnsafeMutableRawBufferPointer] = []
             var addr = address
             var remaining = UInt64(length)
@@ -415,9 +588,25 @@ final class MemoryManager: @unchecked Sendable {
             while remaining > 0 {
                 let v = vmas[i]
                 guard v.start <= addr, addr < v.end,
-                      v.protection.contains(write ? .write : .read) else { break }
+                      ignoreProtection || v.protection.contains(write ? .write : .read) else { break }
                 let n = min(remaining, v.end - addr)
-                out.append(UnsafeMutableRawBufferPointer(start: file.pointer(v.fileOffsetOf(addr)), count: Int(n)))
+                if privatePages.isEmpty && (v.cow == nil || !write) {
+                    out.append(UnsafeMutableRawBufferPointer(start: file.pointer(v.fileOffsetOf(addr)), count: Int(n)))
+                } else {
+                    // Page by page: private copies, and copy-on-write broken before the Sentry writes.
+                    var a = addr
+                    while a < addr + n {
+                        let pageEnd = min(PageSize.roundDown(a) + PageSize.size, addr + n)
+                        if write { try breakCOW(PageSize.roundDown(a), vmaIndex: i, mirror: nil) }
+                        let ptr = file.pointer(translate(a, vmas[i]))
+                        if let last = out.last, last.baseAddress! + last.count == ptr {
+                            out[out.count - 1] = UnsafeMutableRawBufferPointer(start: last.baseAddress, count: last.count + Int(pageEnd - a))
+                        } else {
+                            out.append(UnsafeMutableRawBufferPointer(start: ptr, count: Int(pageEnd - a)))
+                        }
+                        a = pageEnd
+                    }
+                }
                 addr += n; remaining -= n
                 i += 1
                 if remaining > 0 && (i >= vmas.count || vmas[i].start != addr) { break }
@@ -425,6 +614,8 @@ final class MemoryManager: @unchecked Sendable {
             if out.isEmpty { throw Errno.EFAULT }
             return out
         }
+        shootdown(wait: false)
+        return result
     }
 
     func copyIn(_ address: UInt64, _ length: Int) throws(Errno) -> [UInt8] {

@@ -77,8 +77,8 @@ extension Kernel {
             request.backing = v.backing
             request.backingOffset = v.backingOffset + (old - v.start)
         } else {
-            let source = memoryFile.pointer(v.fileOffsetOf(old))
-            request.fill = { (p, _) throws(Errno) in p.copyMemory(from: source, byteCount: Int(min(oldLen, newLen))) }
+            let mm = task.mm
+            request.fill = { (p, _) throws(Errno) in try mm.read(old, Int(min(oldLen, newLen)), into: p) }
         }
         let addr = try task.mm.map(request, mirror: task.mirror)
         try task.mm.unmap(old, oldLen, mirror: task.mirror)
@@ -101,15 +101,7 @@ extension SyscallTable {
             guard a.a0 & PageSize.mask == 0 else { throw Errno.EINVAL }
             if a.a2 == 4 {  // MADV_DONTNEED: private anonymous memory reads back as zeros
                 guard let len = PageSize.roundUp(a.a1) else { throw Errno.EINVAL }
-                var addr = a.a0
-                while addr < a.a0 + len {
-                    guard let v = t.mm.vma(containing: addr) else { break }
-                    let end = min(v.end, a.a0 + len)
-                    if !v.shared && v.name.isEmpty || v.name == "[heap]" || v.name == "[stack]" {
-                        t.kernel.memoryFile.zero(v.fileOffsetOf(addr), end - addr)
-                    }
-                    addr = end
-                }
+                try t.mm.discard(a.a0, len, mirror: t.mirror)
             }
             return 0
         }

@@ -249,7 +249,7 @@ extension Kernel {
         }
         if flags & CloneFlags.CLONE_SIGHAND != 0 && flags & CloneFlags.CLONE_VM == 0 { throw Errno.EINVAL }
         guard let pid = allocatePID() else { throw Errno.EAGAIN }
-        let mm = flags & CloneFlags.CLONE_VM != 0 ? parent.mm : try parent.mm.fork()
+        let mm = flags & CloneFlags.CLONE_VM != 0 ? parent.mm : try parent.mm.fork(mirror: parent.mirror)
         let files = flags & CloneFlags.CLONE_FILES != 0 ? parent.fdTable : parent.fdTable.fork()
         let fs = flags & CloneFlags.CLONE_FS != 0 ? parent.fs : parent.fs.copy()
         let handlers = flags & CloneFlags.CLONE_SIGHAND != 0 ? parent.threadGroup.handlers : parent.threadGroup.handlers.copy()
