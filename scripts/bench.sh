@@ -14,6 +14,8 @@ trap 'rm -rf "$WORK"' EXIT
 
 gcc -static -O2 -o "$OUT/getppid_loop" scripts/getppid_loop.c || { echo "bench: gcc -static failed"; exit 1; }
 LOOP=$OUT/getppid_loop
+gcc -static -O2 -pthread -o "$OUT/workloads" scripts/bench_workloads.c || { echo "bench: gcc -static failed"; exit 1; }
+WORKLOADS=$OUT/workloads
 
 native() { "$@"; }
 gvisor() { "$GVISOR" --root "$WORK/gvisor" --platform=ptrace --network=none do "$@"; }
@@ -32,6 +34,9 @@ true_ms() {
     awk -v d=$((end - start)) -v n="$RUNS" 'BEGIN { printf "%.1f\n", d / n / 1e6 }'
 }
 
+# One number from the workloads program (scripts/bench_workloads.c), or "failed".
+workload() { local out; out=$("${@:3}" "$WORKLOADS" "$1" "$2" 2>/dev/null) && [ -n "$out" ] && echo "$out" | tail -1 || echo failed; }
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx\n", a / b; else print "n/a" }'; }
 
 [ -x "$GVISOR" ] || echo "bench: gVisor's runsc not found at $GVISOR (apt-get install runsc)"
@@ -43,3 +48,13 @@ N_TRUE=$(true_ms native); G_TRUE=$(true_ms gvisor); O_TRUE=$(true_ms ours)
 printf '%-28s %12s %14s %12s %14s\n' "benchmark" "native" "gVisor runsc" "ours" "ours/runsc"
 printf '%-28s %12s %14s %12s %14s\n' "getppid() ns/call ($ITERATIONS)" "$N_PPID" "$G_PPID" "$O_PPID" "$(ratio "$O_PPID" "$G_PPID")"
 printf '%-28s %12s %14s %12s %14s\n' "do /bin/true ms (mean of $RUNS)" "$N_TRUE" "$G_TRUE" "$O_TRUE" "$(ratio "$O_TRUE" "$G_TRUE")"
+
+row() {  # label mode count
+    local n g o
+    n=$(workload "$2" "$3" native); g=$(workload "$2" "$3" gvisor); o=$(workload "$2" "$3" ours)
+    printf '%-28s %12s %14s %12s %14s\n' "$1" "$n" "$g" "$o" "$(ratio "$o" "$g")"
+}
+row "fork+exec+wait µs" forkexec 200
+row "futex ping-pong µs" futex 20000
+row "mmap+touch 64MiB ms" mmap 5
+row "pipe MB/s (higher=better)" pipe 256

@@ -24,7 +24,7 @@ public enum GoferSeccomp {
     ]
 
     /// Builds and loads the filter. `readOnly` additionally forbids, in the kernel, any openat that
-    /// asks for write access, creation or truncation, and leaves ftruncate out.
+    /// asks for write access, creation or truncation, and leaves out every call that changes files.
     public static func install(readOnly: Bool) throws(GoferRoleError) {
         guard let filter = seccomp_init(SCMP_ACT_KILL_PROCESS) else {
             throw GoferRoleError(step: "seccomp_init", errno: .ENOMEM)
@@ -56,7 +56,12 @@ public enum GoferSeccomp {
             try allow(SyscallNumber.openat, [argument(2, SCMP_CMP_MASKED_EQ, writing, 0)])
         } else {
             try allow(SyscallNumber.openat)
-            try allow(SyscallNumber.ftruncate)
+            // The write operations (WriteOperations.swift), each on a held descriptor and a validated name.
+            for number in [SyscallNumber.ftruncate, SyscallNumber.mkdirat, SyscallNumber.mknodat, SyscallNumber.symlinkat,
+                           SyscallNumber.linkat, SyscallNumber.unlinkat, SyscallNumber.renameat2, SyscallNumber.fchmod,
+                           SyscallNumber.fchownat, SyscallNumber.utimensat] {
+                try allow(number)
+            }
         }
         let rc = seccomp_load(filter)
         if rc < 0 { throw GoferRoleError(step: "seccomp_load", errno: Errno(-rc)) }

@@ -12,8 +12,9 @@ final class Node {
     let fd: Int32
     /// The directory it was walked from and the name it had there: a regular file is reopened for I/O
     /// through these (nil only for the root).
-    let parent: Node?
-    let name: [UInt8]
+    /// Updated when the client renames the file through this Gofer, so a reopen still finds it.
+    var parent: Node?
+    var name: [UInt8]
     /// Identity and type as first seen; a reopen must find the same file.
     let dev: UInt64
     let inode: UInt64
@@ -34,8 +35,8 @@ final class Node {
 public final class GoferServer {
     private let rootFD: Int32
     private let socket: Int32
-    private let readOnly: Bool
-    private var handles: [UInt64: Node] = [:]
+    let readOnly: Bool
+    var handles: [UInt64: Node] = [:]
     private var nextHandle: UInt64 = 1
     private var version: UInt32?
 
@@ -144,15 +145,19 @@ public final class GoferServer {
         case let .close(file):
             guard handles.removeValue(forKey: file.raw) != nil else { throw .EBADF }
             return .close
+        case .create, .mkdir, .mknod, .symlink, .link, .unlink, .rename, .setAttributes:
+            // Refused before any handle is even looked at: a read-only Gofer changes nothing.
+            guard !readOnly else { throw .EROFS }
+            return try executeWrite(request, donating: &donated)
         }
     }
 
-    private func lookup(_ handle: FileHandle) throws(Errno) -> Node {
+    func lookup(_ handle: FileHandle) throws(Errno) -> Node {
         guard let node = handles[handle.raw] else { throw .EBADF }
         return node
     }
 
-    private func insert(_ node: Node) -> FileHandle {
+    func insert(_ node: Node) -> FileHandle {
         // Handles are never reused, so a stale handle can never name a different file.
         let raw = nextHandle
         nextHandle += 1

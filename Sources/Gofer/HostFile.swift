@@ -17,11 +17,14 @@ enum HostFile {
 
     /// openat(2) of one component relative to a held directory descriptor. `flags` always gets
     /// O_CLOEXEC so no descriptor leaks if the process ever execs.
-    static func openAt(_ directory: Int32, _ name: [UInt8], flags: Int32) throws(Errno) -> Int32 {
-        let fd = withCName(name) { clinux_openat(directory, $0, flags | Int32(OpenFlags.O_CLOEXEC), 0) }
+    static func openAt(_ directory: Int32, _ name: [UInt8], flags: Int32, mode: UInt32 = 0) throws(Errno) -> Int32 {
+        let fd = withCName(name) { clinux_openat(directory, $0, flags | Int32(OpenFlags.O_CLOEXEC), mode) }
         if fd < 0 { throw lastError() }
         return fd
     }
+
+    /// Throws the host errno when a system call returned a negative value.
+    static func check(_ rc: Int32) throws(Errno) { if rc < 0 { throw lastError() } }
 
     /// fstat(2); works on O_PATH descriptors and never follows a symlink the descriptor refers to.
     static func attributes(_ fd: Int32) throws(Errno) -> FileAttributes {

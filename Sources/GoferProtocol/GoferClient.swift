@@ -137,6 +137,67 @@ public final class GoferClient: Sendable {
         _ = try? call(.close(file))
     }
 
+    // MARK: - Write operations (EROFS from a read-only Gofer)
+
+    /// Creates and opens a new regular file (never an existing one: EEXIST, even for a dangling symlink).
+    /// Returns its handle and attributes and the donated host descriptor (the caller owns it).
+    public func create(_ directory: FileHandle, _ name: [UInt8], flags: Int32, mode: UInt32, owner: FileOwner) throws(Errno) -> (WalkedComponent, Int32) {
+        if let e = GoferWire.nameError(name) { throw e }
+        let request = GoferRequest.create(directory: directory, name: name, flags: UInt32(bitPattern: flags),
+                                          mode: mode & 0o7777, owner: owner)
+        guard case let (.created(.create, c), fd?) = try call(request) else { throw poison() }
+        return (c, fd)
+    }
+
+    public func mkdir(_ directory: FileHandle, _ name: [UInt8], mode: UInt32, owner: FileOwner) throws(Errno) -> WalkedComponent {
+        if let e = GoferWire.nameError(name) { throw e }
+        return try created(.mkdir(directory: directory, name: name, mode: mode & 0o7777, owner: owner))
+    }
+
+    /// A regular file or FIFO (`mode` includes the type); devices are refused with EPERM.
+    public func mknod(_ directory: FileHandle, _ name: [UInt8], mode: UInt32, owner: FileOwner) throws(Errno) -> WalkedComponent {
+        if let e = GoferWire.nameError(name) { throw e }
+        return try created(.mknod(directory: directory, name: name, mode: mode, owner: owner))
+    }
+
+    public func symlink(_ directory: FileHandle, _ name: [UInt8], target: [UInt8], owner: FileOwner) throws(Errno) -> WalkedComponent {
+        if let e = GoferWire.nameError(name) { throw e }
+        guard !target.isEmpty else { throw .ENOENT }
+        guard target.count <= GoferWire.maxLinkTargetLength, !target.contains(0) else { throw .ENAMETOOLONG }
+        return try created(.symlink(directory: directory, name: name, target: target, owner: owner))
+    }
+
+    public func link(_ file: FileHandle, _ directory: FileHandle, _ name: [UInt8]) throws(Errno) -> WalkedComponent {
+        if let e = GoferWire.nameError(name) { throw e }
+        return try created(.link(file: file, directory: directory, name: name))
+    }
+
+    /// unlinkat; `removeDirectory` is AT_REMOVEDIR.
+    public func unlink(_ directory: FileHandle, _ name: [UInt8], removeDirectory: Bool) throws(Errno) {
+        if let e = GoferWire.nameError(name) { throw e }
+        let flags = removeDirectory ? UInt32(AtFlags.AT_REMOVEDIR) : 0
+        guard case (.done(.unlink), nil) = try call(.unlink(directory: directory, name: name, flags: flags)) else { throw poison() }
+    }
+
+    /// renameat2 with RenameFlags (EINVAL for anything else).
+    public func rename(_ directory: FileHandle, _ name: [UInt8], to newDirectory: FileHandle, _ newName: [UInt8], flags: UInt32) throws(Errno) {
+        for n in [name, newName] { if let e = GoferWire.nameError(n) { throw e } }
+        guard flags & ~RenameFlags.all == 0, flags != RenameFlags.all else { throw .EINVAL }
+        let request = GoferRequest.rename(directory: directory, name: name, newDirectory: newDirectory, newName: newName, flags: flags)
+        guard case (.done(.rename), nil) = try call(request) else { throw poison() }
+    }
+
+    /// Changes the attributes in `changes.mask`; returns the attributes afterwards.
+    public func setAttributes(_ file: FileHandle, _ changes: AttributeChanges) throws(Errno) -> FileAttributes {
+        guard case let (.setAttributes(a), nil) = try call(.setAttributes(file, changes)) else { throw poison() }
+        return a
+    }
+
+    private func created(_ request: GoferRequest) throws(Errno) -> WalkedComponent {
+        guard case let (.created(op, c), nil) = try call(request), op == request.operation else { throw poison() }
+        return c
+    }
+
     // MARK: - Exchange
 
     /// Marks the connection unusable and returns EIO, for replies that break the protocol.
@@ -193,10 +254,16 @@ public final class GoferClient: Sendable {
             throw e
         case let .success(payload):
             guard payload.operation == request.operation else { s.broken = true; throw .EIO }
-            if case .open = payload {
+            let donates: Bool
+            switch payload {
+            case .open, .created(.create, _): donates = true
+            default: donates = false
+            }
+            if donates {
                 guard descriptors.count == 1 else { s.broken = true; throw .EIO }
                 return (payload, descriptors.removeLast())
             }
+            guard descriptors.isEmpty else { s.broken = true; throw .EIO }
             return (payload, nil)
         }
     }

@@ -5,10 +5,10 @@
 //   reply:   u16 op | u16 flags (0) | u32 tag | i32 errno | payload (present only when errno == 0)
 // A string is u16 length + bytes; a handle is u64; attributes are fixed-size (FileAttributes).
 // The first request must be `version`; the server answers requests it cannot decode with EINVAL and
-// unknown operations with ENOSYS, so later versions can add operations (write ops: create, mkdir,
-// unlink, rename, setattr, ...) without breaking older peers. Layout changes of existing messages
-// require a new version, negotiated by the handshake. An `open` success reply carries exactly one
-// host descriptor as SCM_RIGHTS; no other message carries descriptors.
+// unknown operations with ENOSYS, so later versions can add operations without breaking older peers
+// (the write operations 10...17 were added that way: a Gofer that predates them answers ENOSYS).
+// Layout changes of existing messages require a new version, negotiated by the handshake. An `open` or
+// `create` success reply carries exactly one host descriptor as SCM_RIGHTS; no other message carries any.
 import LinuxABI
 
 /// Operation codes. Values are part of the wire format: never renumber, only append.
@@ -22,6 +22,18 @@ public enum GoferOperation: UInt16, Sendable, CaseIterable {
     case readlink = 7
     case statfs = 8
     case close = 9
+    // Write operations: answered with EROFS by a read-only Gofer.
+    case create = 10
+    case mkdir = 11
+    case mknod = 12
+    case symlink = 13
+    case link = 14
+    case unlink = 15
+    case rename = 16
+    case setAttributes = 17
+
+    /// Operations whose success reply is a new file's handle and attributes.
+    public var createsFile: Bool { [.create, .mkdir, .mknod, .symlink, .link].contains(self) }
 }
 
 /// A request from the Sentry to the Gofer.
@@ -41,6 +53,20 @@ public enum GoferRequest: Sendable, Equatable {
     case statfs(FileHandle)
     /// Releases the handle; the client must not use it afterwards.
     case close(FileHandle)
+    /// Creates a regular file `name` (O_CREAT|O_EXCL: never an existing file or symlink) and opens it
+    /// with the access mode of `flags` (O_RDONLY/O_WRONLY/O_RDWR, O_APPEND); the reply donates it.
+    case create(directory: FileHandle, name: [UInt8], flags: UInt32, mode: UInt32, owner: FileOwner)
+    case mkdir(directory: FileHandle, name: [UInt8], mode: UInt32, owner: FileOwner)
+    /// `mode` carries the type: S_IFREG or S_IFIFO only (devices are refused with EPERM).
+    case mknod(directory: FileHandle, name: [UInt8], mode: UInt32, owner: FileOwner)
+    case symlink(directory: FileHandle, name: [UInt8], target: [UInt8], owner: FileOwner)
+    /// A new name for `file` (never a directory).
+    case link(file: FileHandle, directory: FileHandle, name: [UInt8])
+    /// `flags` is 0 or AT_REMOVEDIR.
+    case unlink(directory: FileHandle, name: [UInt8], flags: UInt32)
+    /// renameat2 with RenameFlags.
+    case rename(directory: FileHandle, name: [UInt8], newDirectory: FileHandle, newName: [UInt8], flags: UInt32)
+    case setAttributes(FileHandle, AttributeChanges)
 
     public var operation: GoferOperation {
         switch self {
@@ -53,6 +79,14 @@ public enum GoferRequest: Sendable, Equatable {
         case .readlink: .readlink
         case .statfs: .statfs
         case .close: .close
+        case .create: .create
+        case .mkdir: .mkdir
+        case .mknod: .mknod
+        case .symlink: .symlink
+        case .link: .link
+        case .unlink: .unlink
+        case .rename: .rename
+        case .setAttributes: .setAttributes
         }
     }
 }
@@ -79,6 +113,13 @@ public enum GoferReply: Sendable, Equatable {
     case readlink([UInt8])
     case statfs(FileSystemStatistics)
     case close
+    /// The new file of a create (whose descriptor travels beside the message), mkdir, mknod, symlink or
+    /// link; the operation must be one whose `createsFile` is true.
+    case created(GoferOperation, WalkedComponent)
+    /// Success of an unlink or rename (no payload).
+    case done(GoferOperation)
+    /// The attributes after a setattr.
+    case setAttributes(FileAttributes)
 
     public var operation: GoferOperation {
         switch self {
@@ -91,6 +132,9 @@ public enum GoferReply: Sendable, Equatable {
         case .readlink: .readlink
         case .statfs: .statfs
         case .close: .close
+        case let .created(op, _): op
+        case let .done(op): op
+        case .setAttributes: .setAttributes
         }
     }
 }
@@ -140,6 +184,16 @@ extension GoferWire {
         case let .open(file, flags): w.u64(file.raw); w.u32(flags)
         case let .getAttributes(h), let .readlink(h), let .statfs(h), let .close(h): w.u64(h.raw)
         case let .readDirectory(h, cookie): w.u64(h.raw); w.u64(cookie)
+        case let .create(d, name, flags, mode, owner):
+            w.u64(d.raw); w.string(name); w.u32(flags); w.u32(mode); owner.encode(into: &w)
+        case let .mkdir(d, name, mode, owner), let .mknod(d, name, mode, owner):
+            w.u64(d.raw); w.string(name); w.u32(mode); owner.encode(into: &w)
+        case let .symlink(d, name, target, owner): w.u64(d.raw); w.string(name); w.string(target); owner.encode(into: &w)
+        case let .link(f, d, name): w.u64(f.raw); w.u64(d.raw); w.string(name)
+        case let .unlink(d, name, flags): w.u64(d.raw); w.string(name); w.u32(flags)
+        case let .rename(d, name, nd, newName, flags):
+            w.u64(d.raw); w.string(name); w.u64(nd.raw); w.string(newName); w.u32(flags)
+        case let .setAttributes(h, changes): w.u64(h.raw); changes.encode(into: &w)
         }
         return w.bytes
     }
@@ -167,6 +221,34 @@ extension GoferWire {
         case .readlink: request = .readlink(FileHandle(raw: try r.u64()))
         case .statfs: request = .statfs(FileHandle(raw: try r.u64()))
         case .close: request = .close(FileHandle(raw: try r.u64()))
+        case .create:
+            let d = FileHandle(raw: try r.u64()), name = try r.name(), flags = try r.u32(), mode = try r.u32()
+            guard mode & ~0o7777 == 0 else { throw .invalidValue }
+            request = .create(directory: d, name: name, flags: flags, mode: mode, owner: try FileOwner.decode(from: &r))
+        case .mkdir:
+            let d = FileHandle(raw: try r.u64()), name = try r.name(), mode = try r.u32()
+            guard mode & ~0o7777 == 0 else { throw .invalidValue }
+            request = .mkdir(directory: d, name: name, mode: mode, owner: try FileOwner.decode(from: &r))
+        case .mknod:
+            let d = FileHandle(raw: try r.u64()), name = try r.name(), mode = try r.u32()
+            guard mode & ~(FileMode.S_IFMT | 0o7777) == 0 else { throw .invalidValue }
+            request = .mknod(directory: d, name: name, mode: mode, owner: try FileOwner.decode(from: &r))
+        case .symlink:
+            let d = FileHandle(raw: try r.u64()), name = try r.name(), target = try r.linkTarget()
+            request = .symlink(directory: d, name: name, target: target, owner: try FileOwner.decode(from: &r))
+        case .link:
+            request = .link(file: FileHandle(raw: try r.u64()), directory: FileHandle(raw: try r.u64()), name: try r.name())
+        case .unlink:
+            let d = FileHandle(raw: try r.u64()), name = try r.name(), flags = try r.u32()
+            guard flags & ~UInt32(AtFlags.AT_REMOVEDIR) == 0 else { throw .invalidValue }
+            request = .unlink(directory: d, name: name, flags: flags)
+        case .rename:
+            let d = FileHandle(raw: try r.u64()), name = try r.name()
+            let nd = FileHandle(raw: try r.u64()), newName = try r.name(), flags = try r.u32()
+            guard flags & ~RenameFlags.all == 0, flags != RenameFlags.all else { throw .invalidValue }
+            request = .rename(directory: d, name: name, newDirectory: nd, newName: newName, flags: flags)
+        case .setAttributes:
+            request = .setAttributes(FileHandle(raw: try r.u64()), try AttributeChanges.decode(from: &r))
         }
         try r.finish()
         return GoferRequestMessage(tag: tag, request: request)
@@ -194,6 +276,9 @@ extension GoferWire {
             for e in page.entries { w.u64(e.inode); w.u8(e.type); w.string(e.rawName) }
         case let .readlink(target): w.string(target)
         case let .statfs(s): s.encode(into: &w)
+        case let .created(_, c): w.u64(c.handle.raw); c.attributes.encode(into: &w)
+        case .done: break
+        case let .setAttributes(a): a.encode(into: &w)
         }
         return w.bytes
     }
@@ -241,6 +326,11 @@ extension GoferWire {
             reply = .readlink(target)
         case .statfs: reply = .statfs(try FileSystemStatistics.decode(from: &r))
         case .close: reply = .close
+        case .create, .mkdir, .mknod, .symlink, .link:
+            let h = FileHandle(raw: try r.u64())
+            reply = .created(op, WalkedComponent(handle: h, attributes: try FileAttributes.decode(from: &r)))
+        case .unlink, .rename: reply = .done(op)
+        case .setAttributes: reply = .setAttributes(try FileAttributes.decode(from: &r))
         }
         try r.finish()
         return GoferReplyMessage(tag: tag, reply: reply)

@@ -77,6 +77,13 @@ public protocol AddressSpace: AnyObject {
     func protect(_ address: UInt64, length: UInt64, protection: Protection) throws
     /// Ends the address space; it cannot be used afterwards.
     func release()
+    /// CPU time app code has used in this address space so far, in host nanoseconds (user, system), or nil
+    /// when the platform cannot tell. Callable from any thread, also after `release()` (the final total).
+    func cpuTime() -> (user: UInt64, system: UInt64)?
+}
+
+extension AddressSpace {
+    public func cpuTime() -> (user: UInt64, system: UInt64)? { nil }
 }
 
 /// The execution context of one app thread, bound to the host thread that created it.

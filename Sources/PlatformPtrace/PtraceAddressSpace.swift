@@ -4,6 +4,7 @@ import CLinux
 import Glibc
 import LinuxABI
 import Platform
+import Synchronization
 
 /// One app address space backed by a traced stub process.
 ///
@@ -37,6 +38,9 @@ public final class PtraceAddressSpace: AddressSpace, @unchecked Sendable {
     private var released = false
     /// Size of the XSAVE area once known; the first read uses a buffer larger than any.
     private var xstateSize = 32768
+    /// The stub's CPU time as last read, and whether that is final (the stub is gone, its pid must not be
+    /// read again). Read from any thread (clock_gettime, getrusage, CPU timers), hence the lock.
+    private let cpuClock = Mutex<(user: UInt64, system: UInt64, final: Bool)>((0, 0, false))
 
     private static let setupSteps = [
         "", "PR_SET_PDEATHSIG", "the parent check (getppid)", "PTRACE_TRACEME",
@@ -163,10 +167,46 @@ public final class PtraceAddressSpace: AddressSpace, @unchecked Sendable {
     public func release() {
         guard !released else { return }
         released = true
+        finishCPUTime(readFirst: lostReason == nil)
         // A lost stub was already reaped (markLost); killing its pid again could hit a reused one.
         if lostReason == nil { Host.killAndReap(stubPID) }
         lostReason = "ptrace stub \(stubPID) was released"
         if pidfd >= 0 { close(pidfd) }
+    }
+
+    // MARK: - CPU time
+
+    /// The stub's host CPU time: app code runs nowhere else. Callable from any thread; after release the
+    /// last reading is the final total.
+    public func cpuTime() -> (user: UInt64, system: UInt64)? {
+        cpuClock.withLock { state in
+            if !state.final { Self.readCPUTime(stubPID, into: &state) }
+            return (state.user, state.system)
+        }
+    }
+
+    /// Takes a last reading (while the stub is still unreaped) and stops reading its clocks.
+    private func finishCPUTime(readFirst: Bool) {
+        cpuClock.withLock { state in
+            if readFirst && !state.final { Self.readCPUTime(stubPID, into: &state) }
+            state.final = true
+        }
+    }
+
+    /// Reads a process's CPU clocks: `(~pid << 3) | which` with which = PROF (user + system), VIRT (user),
+    /// SCHED (precise total). Like Linux's cputime_adjust, the precise total is split in the ratio of the
+    /// tick-sampled user and system times, and neither part ever goes backwards.
+    private static func readCPUTime(_ pid: Int32, into state: inout (user: UInt64, system: UInt64, final: Bool)) {
+        func read(_ which: Int32) -> UInt64? {
+            var ts = timespec()
+            guard clock_gettime(((~pid) << 3) | which, &ts) == 0 else { return nil }
+            return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+        }
+        guard let total = read(2), let prof = read(0), let virt = read(1) else { return }
+        var user = prof > 0 ? UInt64((Double(total) * Double(min(virt, prof)) / Double(prof)).rounded()) : total
+        user = max(state.user, min(user, total))
+        state.system = max(state.system, total > user ? total - user : 0)
+        state.user = user
     }
 
     // MARK: - Used by PtraceContext (same thread)
@@ -187,6 +227,7 @@ public final class PtraceAddressSpace: AddressSpace, @unchecked Sendable {
     @discardableResult
     func markLost(_ reason: String, reaped: Bool) -> String {
         if let lostReason { return lostReason }
+        finishCPUTime(readFirst: !reaped)
         var reason = reason
         if !reaped, let status = Host.killAndReap(stubPID) {
             // A ptrace call failing with ESRCH usually means the stub was dying already: say how it ended.

@@ -27,6 +27,8 @@ public struct BootPlan: Sendable, Equatable {
     public var mounts: [PlannedMount]
     /// Mounts that are accepted but not provided yet, with the reason (logged as warnings).
     public var skipped: [String]
+    /// linux.resources.memory.limit: app memory beyond it fails with ENOMEM inside the sandbox.
+    public var memoryLimit: UInt64? = nil
 
     /// File system types the Sentry does not have yet; mounted as empty read-only directories.
     static let emptyTypes: Set<String> = ["sysfs", "cgroup", "cgroup2", "mqueue", "devpts", "securityfs", "debugfs",
@@ -64,11 +66,21 @@ public struct BootPlan: Sendable, Equatable {
             }
             mounts.append(PlannedMount(destination: mount.destination, kind: kind, readOnly: readOnly || kind == .empty))
         }
-        return BootPlan(
+        var plan = BootPlan(
             argv: args, environment: process.env ?? [], workingDirectory: process.cwd,
             hostname: spec.hostname ?? "runsc", uid: process.user.uid, gid: process.user.gid,
             additionalGids: process.user.additionalGids ?? [], umask: process.user.umask ?? 0o022,
             rootReadOnly: spec.root?.readonly ?? false, mounts: mounts, skipped: skipped)
+        if case .object(let resources)? = spec.linux?.resources, case .object(let memory)? = resources["memory"] {
+            switch memory["limit"] {
+            case .integer(let n)? where n > 0: plan.memoryLimit = UInt64(n)
+            case .unsigned(let n)? where n > 0: plan.memoryLimit = n
+            case .integer(let n)? where n < -1 || n == 0:
+                throw RuntimeError("config.json: linux.resources.memory.limit: must be a positive number of bytes or -1, got \(n)")
+            default: break
+            }
+        }
+        return plan
     }
 }
 
@@ -106,6 +118,13 @@ public struct GoferOptions: Sendable, Equatable {
     public var readOnly = false
 
     public init(id: String, rootfs: String, readOnly: Bool) { self.id = id; self.rootfs = rootfs; self.readOnly = readOnly }
+
+    /// Whether the Gofer serves the root read-only: always, unless changes are to be written through
+    /// (`--overlay2=none`) to a root the spec does not mark read-only. With the default in-memory
+    /// overlay the Sentry never asks the Gofer to change anything, and the Gofer could not if it did.
+    public static func rootReadOnly(specReadOnly: Bool, runtime: RuntimeOptions) -> Bool {
+        specReadOnly || runtime.overlay2 != .none
+    }
 
     public func arguments(runtime: RuntimeOptions) -> [String] {
         ["runsc-gofer"] + runtime.roleArguments + ["gofer", "--gofer-fd", "\(goferFD)", "--rootfs", rootfs]

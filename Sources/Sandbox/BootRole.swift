@@ -68,7 +68,7 @@ public enum BootRole {
         log.debug("boot \(options.id): seccomp allowlist installed (\(rules.count) rules): "
                   + rules.map { $0.conditions.isEmpty ? $0.name : $0.name + "(restricted)" }.joined(separator: " "))
 
-        let memory = try MemoryFile()
+        let memory = try MemoryFile(limit: plan.memoryLimit)
         let platform = try PtracePlatform(memoryFileFD: memory.fd)
         let kernel = try Kernel(config: sentryConfig(plan, options: options, runtime: runtime), platform: platform,
                                 memoryFile: memory)
@@ -85,6 +85,7 @@ public enum BootRole {
         config.additionalGids = plan.additionalGids
         config.umask = plan.umask
         config.rootReadOnly = plan.rootReadOnly
+        config.rootOverlay = runtime.overlay2 == .none ? .none : .memory
         config.mounts = plan.mounts.map { mount in
             let source: SentryMountSource
             switch mount.kind {

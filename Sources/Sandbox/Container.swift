@@ -120,7 +120,8 @@ public struct ContainerManager: Sendable {
         if bootLogFD >= 0 { ours.append(bootLogFD) }
 
         // The gofer only needs its own mount namespace (to pivot into the rootfs) and no network.
-        let gofer = GoferOptions(id: id, rootfs: rootfs, readOnly: spec.root?.readonly ?? false)
+        let gofer = GoferOptions(id: id, rootfs: rootfs,
+                                 readOnly: GoferOptions.rootReadOnly(specReadOnly: spec.root?.readonly ?? false, runtime: options))
         var goferFlags = CloneFlags.CLONE_NEWNS | CloneFlags.CLONE_NEWIPC | CloneFlags.CLONE_NEWUTS
         if options.network == "none" { goferFlags |= CloneFlags.CLONE_NEWNET }
         let goferPID = try Spawner.spawn(SpawnRequest(

@@ -58,7 +58,9 @@ public enum DoSpec {
         let process = Process(terminal: false, user: User(uid: 0, gid: 0), args: command, env: env, cwd: cwd)
         var spec = Spec.defaultSpec(rootPath: "/", args: command, terminal: false)
         spec.process = process
-        spec.root = Root(path: "/", readonly: true)
+        // Not read-only: with the default --overlay2=root:memory, changes land in Sentry memory and the host
+        // root stays untouched (as with gVisor's `do`); --overlay2=none would write through to the host.
+        spec.root = Root(path: "/", readonly: false)
         spec.mounts = [
             Mount(destination: "/proc", type: "proc", source: "proc"),
             Mount(destination: "/dev", type: "tmpfs", source: "tmpfs"),

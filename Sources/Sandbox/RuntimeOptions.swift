@@ -12,8 +12,16 @@ public struct RuntimeOptions: Sendable, Equatable {
     public var network = "none"
     public var strace = false
     public var systemdCgroup = false
+    /// Where changes to the container's root go (`--overlay2`).
+    public var overlay2: Overlay2 = .rootMemory
 
     public init() {}
+
+    /// `--overlay2` values: an in-memory overlay on the root (the default), or none (write through).
+    public enum Overlay2: String, Sendable, Equatable {
+        case rootMemory = "root:memory"
+        case none
+    }
 
     /// The platforms and network modes that exist today; others are refused with a message naming the flag.
     public static let supportedPlatforms = ["ptrace"]
@@ -39,7 +47,8 @@ public struct RuntimeOptions: Sendable, Equatable {
 
     /// The flags a role is started with so it behaves like the CLI that started it.
     public var roleArguments: [String] {
-        var args = ["--root", root, "--log-format", logFormat.rawValue, "--platform", platform, "--network", network]
+        var args = ["--root", root, "--log-format", logFormat.rawValue, "--platform", platform, "--network", network,
+                    "--overlay2", overlay2.rawValue]
         if debug { args.append("--debug") }
         if strace { args.append("--strace") }
         return args
@@ -55,7 +64,7 @@ public enum CommandLineParser {
         case version
     }
 
-    static let valueFlags: Set<String> = ["root", "log", "log-format", "debug-log", "platform", "network"]
+    static let valueFlags: Set<String> = ["root", "log", "log-format", "debug-log", "platform", "network", "overlay2"]
     static let boolFlags: Set<String> = ["debug", "strace", "systemd-cgroup", "help", "version"]
 
     /// Parses `arguments` (without argv[0]).
@@ -121,6 +130,11 @@ public enum CommandLineParser {
             options.logFormat = format
         case "debug-log": options.debugLog = value.isEmpty ? nil : value
         case "platform": options.platform = value
+        case "overlay2":
+            guard let overlay = RuntimeOptions.Overlay2(rawValue: value) else {
+                throw RuntimeError("flag --overlay2: \"\(value)\" is not supported (expected root:memory or none)")
+            }
+            options.overlay2 = overlay
         default: options.network = value
         }
     }

@@ -84,6 +84,8 @@ struct Runsc: ParsableCommand {
                   --debug-log DIR       write debug logs to files in DIR
                   --platform NAME       ptrace (kvm is not supported yet)
                   --network MODE        none (sandbox and host are not supported yet)
+                  --overlay2 MODE       root:memory (default: changes to the root stay in sandbox memory)
+                                        or none (changes are written through to the rootfs)
                   --strace              log every app syscall
                   --version             print the version
                 """,

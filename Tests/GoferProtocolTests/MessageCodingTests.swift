@@ -29,7 +29,24 @@ enum Samples {
         .readlink(FileHandle(raw: 6)),
         .statfs(FileHandle(raw: 7)),
         .close(FileHandle(raw: 8)),
+        .create(directory: FileHandle(raw: 9), name: Array("new".utf8), flags: UInt32(OpenFlags.O_RDWR), mode: 0o640,
+                owner: FileOwner(uid: 1000, gid: 100)),
+        .mkdir(directory: FileHandle(raw: 9), name: Array("d".utf8), mode: 0o1777, owner: FileOwner(uid: 0, gid: 0)),
+        .mknod(directory: FileHandle(raw: 9), name: Array("p".utf8), mode: FileMode.S_IFIFO | 0o600, owner: FileOwner(uid: 1, gid: 2)),
+        .symlink(directory: FileHandle(raw: 9), name: Array("l".utf8), target: Array("../x/y".utf8), owner: FileOwner(uid: 1, gid: 2)),
+        .link(file: FileHandle(raw: 10), directory: FileHandle(raw: 9), name: Array("hard".utf8)),
+        .unlink(directory: FileHandle(raw: 9), name: Array("gone".utf8), flags: UInt32(AtFlags.AT_REMOVEDIR)),
+        .rename(directory: FileHandle(raw: 9), name: Array("a".utf8), newDirectory: FileHandle(raw: 11),
+                newName: Array("b".utf8), flags: RenameFlags.noReplace),
+        .setAttributes(FileHandle(raw: 12), Samples.changes),
     ]
+
+    static let changes: AttributeChanges = {
+        var c = AttributeChanges()
+        c.mask = AttributeChanges.mode | AttributeChanges.size | AttributeChanges.atime | AttributeChanges.mtimeNow
+        c.mode = 0o4755; c.size = 1 << 40; c.atime = FileTime(seconds: -1, nanoseconds: 999_999_999)
+        return c
+    }()
 
     static let replies: [GoferReplyMessage] = [
         GoferReplyMessage(tag: 1, reply: .version(1, maxMessageSize: 65536)),
@@ -51,6 +68,14 @@ enum Samples {
             type: 0xEF53, blockSize: 4096, blocks: 1000, blocksFree: 500, blocksAvailable: 400, files: 100,
             filesFree: 50, nameLength: 255, fragmentSize: 4096, flags: 1))),
         GoferReplyMessage(tag: 11, reply: .close),
+        GoferReplyMessage(tag: 14, reply: .created(.create, WalkedComponent(handle: FileHandle(raw: 20), attributes: attributes))),
+        GoferReplyMessage(tag: 15, reply: .created(.mkdir, WalkedComponent(handle: FileHandle(raw: 21), attributes: directoryAttributes))),
+        GoferReplyMessage(tag: 16, reply: .created(.symlink, WalkedComponent(handle: FileHandle(raw: 22), attributes: attributes))),
+        GoferReplyMessage(tag: 20, reply: .created(.mknod, WalkedComponent(handle: FileHandle(raw: 23), attributes: attributes))),
+        GoferReplyMessage(tag: 21, reply: .created(.link, WalkedComponent(handle: FileHandle(raw: 24), attributes: attributes))),
+        GoferReplyMessage(tag: 17, reply: .done(.unlink)),
+        GoferReplyMessage(tag: 18, reply: .done(.rename)),
+        GoferReplyMessage(tag: 19, reply: .setAttributes(attributes)),
         GoferReplyMessage(operation: GoferOperation.walk.rawValue, tag: 12, error: .EBADF),
         GoferReplyMessage(operation: 999, tag: 13, error: .ENOSYS),
     ]

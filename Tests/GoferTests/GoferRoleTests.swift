@@ -29,6 +29,12 @@ final class GoferRoleTests: XCTestCase {
             switch spec.first {
             case "serve":
                 try GoferRole.run(rootPath: spec[1], socket: Self.childSocket, readOnly: true)
+            case "serve-writable":
+                try GoferRole.run(rootPath: spec[1], socket: Self.childSocket, readOnly: false)
+            case "probe-mkdir-read-only":
+                try GoferSeccomp.install(readOnly: true)
+                _ = mkdirat(AtFlags.AT_FDCWD, "/nonexistent-gofer-probe", 0o755)
+                fail("mkdirat was allowed to a read-only Gofer")
             case "probe-socket":
                 try GoferSeccomp.install(readOnly: true)
                 _ = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -181,13 +187,56 @@ final class GoferRoleTests: XCTestCase {
         XCTAssertTrue(status & 0x7f == 0 && (status >> 8) & 0xff == 0, "exit status \(status), stderr: \(stderr)")
     }
 
+    /// Every write operation in a confined, writable Gofer: its seccomp allowlist must cover them all
+    /// (a missing call would kill it with SIGSYS, failing the exit status check).
+    func testConfinedWritableGoferServesEveryWriteOperation() throws {
+        actAsChildIfAsked()
+        let tree = try TempTree()
+        try tree.directory("root/d")
+        try tree.file("root/f", "0123456789")
+        let (mine, theirs) = try GoferSocket.pair()
+        let child = try spawnChild(test: "testConfinedWritableGoferServesEveryWriteOperation", part: "serve-writable \(tree.url("root"))", socket: theirs)
+        close(theirs)
+        var client: GoferClient? = GoferClient(socket: mine)
+        do {
+            let client = try XCTUnwrap(client)
+            let (root, _) = try client.attach()
+            let owner = FileOwner(uid: 0, gid: 0)
+            let (created, fd) = try client.create(root, Array("new".utf8), flags: Int32(OpenFlags.O_WRONLY), mode: 0o600, owner: owner)
+            XCTAssertEqual(pwrite(fd, "abc", 3, 0), 3)
+            close(fd)
+            let d = try client.mkdir(root, Array("sub".utf8), mode: 0o700, owner: owner)
+            _ = try client.mknod(d.handle, Array("fifo".utf8), mode: FileMode.S_IFIFO | 0o600, owner: owner)
+            _ = try client.symlink(d.handle, Array("link".utf8), target: Array("../new".utf8), owner: owner)
+            _ = try client.link(created.handle, d.handle, Array("hard".utf8))
+            try client.rename(root, Array("f".utf8), to: d.handle, Array("moved".utf8), flags: RenameFlags.noReplace)
+            let (moved, _) = try client.walk(root, ["sub", "moved"])
+            var c = AttributeChanges()
+            c.mask = AttributeChanges.mode | AttributeChanges.uid | AttributeChanges.size | AttributeChanges.mtime
+            c.mode = 0o640; c.uid = 0; c.size = 4; c.mtime = FileTime(seconds: 42, nanoseconds: 0)
+            let a = try client.setAttributes(moved[1].handle, c)
+            XCTAssertEqual(a.size, 4)
+            XCTAssertEqual(a.mode, FileMode.S_IFREG | 0o640)
+            try client.unlink(d.handle, Array("fifo".utf8), removeDirectory: false)
+            try client.unlink(root, Array("d".utf8), removeDirectory: true)
+            XCTAssertEqual(try tree.lstatAttributes("root/new").mode, FileMode.S_IFREG | 0o600, "the host umask does not apply")
+            XCTAssertEqual(try tree.lstatAttributes("root/sub/hard").nlink, 2)
+            XCTAssertEqual(try tree.lstatAttributes("root/sub/moved").mtime.seconds, 42)
+            XCTAssertEqual(try String(contentsOfFile: tree.url("root/sub/moved"), encoding: .utf8), "0123")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: tree.url("root/d")))
+        }
+        client = nil
+        let (status, stderr) = wait(child)
+        XCTAssertTrue(status & 0x7f == 0 && (status >> 8) & 0xff == 0, "exit status \(status), stderr: \(stderr)")
+    }
+
     private func runProbe(_ test: String, _ part: String) throws -> (status: Int32, stderr: String) {
         wait(try spawnChild(test: test, part: part))
     }
 
     func testSeccompKillsForbiddenSyscalls() throws {
         actAsChildIfAsked()
-        for part in ["probe-socket", "probe-open-write"] {
+        for part in ["probe-socket", "probe-open-write", "probe-mkdir-read-only"] {
             let (status, stderr) = try runProbe("testSeccompKillsForbiddenSyscalls", part)
             XCTAssertEqual(status & 0x7f, SIGSYS, "\(part): killed by SIGSYS (status \(status), stderr: \(stderr))")
         }

@@ -23,6 +23,16 @@ final class DoCommandTests: XCTestCase {
         XCTAssertEqual(sandboxed.status, 0, sandboxed.stderr)
     }
 
+    /// `do` writes go to the in-memory overlay: the command sees them, the host never does.
+    func testWritesStayInTheSandbox() throws {
+        let probe = "/tmp/runsc-do-probe-\(getpid())"
+        let result = try harness.runsc(["do", "/bin/sh", "-c", "echo inside > \(probe) && cat \(probe) && rm /etc/hostname && ls /etc/hostname"])
+        XCTAssertEqual(result.stdout, "inside\n", result.stderr)
+        XCTAssertNotEqual(result.status, 0)  // ls of the removed file fails inside
+        XCTAssertFalse(FileManager.default.fileExists(atPath: probe))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "/etc/hostname"))
+    }
+
     func testExitCodeIsTheApps() throws {
         let result = try harness.runsc(["do", "/bin/busybox", "sh", "-c", "exit 3"])
         XCTAssertEqual(result.status, 3, result.stderr)

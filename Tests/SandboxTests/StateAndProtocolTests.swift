@@ -192,7 +192,8 @@ final class BootPlanTests: XCTestCase {
         XCTAssertEqual(spec.process?.cwd, "/home/u")
         XCTAssertEqual(spec.process?.terminal, false)
         XCTAssertEqual(spec.process?.env, ["PATH=/bin", "TERM=xterm"])
-        XCTAssertEqual(spec.root, Root(path: "/", readonly: true))
+        // Writable over the in-memory overlay (the default --overlay2=root:memory): the host root is never changed.
+        XCTAssertEqual(spec.root, Root(path: "/", readonly: false))
         XCTAssertNoThrow(try SpecValidator.validate(spec))
         let withoutPath = DoSpec.make(command: ["true"], cwd: "/", environment: [:])
         XCTAssertEqual(withoutPath.process?.env?.first?.hasPrefix("PATH="), true)

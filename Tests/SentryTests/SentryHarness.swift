@@ -38,6 +38,9 @@ enum SentryHarness {
         }
         var config = SentryConfig(argv: argv, environment: env, goferSocket: sv[0])
         config.workingDirectory = cwd
+        // A writable root over the in-memory overlay: the host directory is never changed.
+        config.rootReadOnly = false
+        config.rootOverlay = .memory
         config.stdioFDs = [inFD, outFD, errFD]
         config.strace = strace
         config.debug = strace

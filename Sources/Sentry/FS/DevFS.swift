@@ -47,17 +47,7 @@ final class CharDeviceDescription: FileDescription, @unchecked Sendable {
             for b in buffers { b.initializeMemory(as: UInt8.self, repeating: 0); n += b.count }
             return n
         case .random:
-            var n = 0
-            for b in buffers {
-                var off = 0
-                while off < b.count {
-                    let r = clinux_getrandom(b.baseAddress! + off, UInt(b.count - off), 0)
-                    if r <= 0 { break }
-                    off += r
-                }
-                n += off
-            }
-            return n
+            return buffers.reduce(0) { $0 + fillRandom($1) }
         }
     }
 
@@ -93,4 +83,15 @@ final class DevRoot: SyntheticDirectory, @unchecked Sendable {
         super.init(mode: 0o755, device: devDevice)
     }
     override func children(task: Task?) -> [(String, Inode)] { entries }
+}
+
+/// Fills `buffer` from the host's random source; returns how many bytes were filled.
+func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
+    var off = 0
+    while off < buffer.count {
+        let r = clinux_getrandom(buffer.baseAddress! + off, UInt(buffer.count - off), 0)
+        if r <= 0 { break }
+        off += r
+    }
+    return off
 }

@@ -91,6 +91,8 @@ final class ProcessDirectory: SyntheticDirectory, @unchecked Sendable {
                                      magic: { _ in leader()?.fs.cwd })),
             ("root", SyntheticSymlink(device: procDevice, target: { _ in "/" }, magic: { _ in leader()?.fs.root })),
             ("fd", FDDirectory(kernel: k, group: g)),
+            ("fdinfo", FDInfoDirectory(kernel: k, group: g)),
+            ("mounts", SyntheticFile(device: procDevice) { _ in k.mountsText() }),
         ] + (isThread ? [] : [("task", ThreadListDirectory(kernel: k, group: g))])
     }
 }
@@ -103,6 +105,26 @@ final class ThreadListDirectory: SyntheticDirectory, @unchecked Sendable {
     override func children(task: Task?) -> [(String, Inode)] {
         let tids = kernel.taskLock.withLock { group.tasks.map(\.tid).sorted() }
         return tids.map { ("\($0)", ProcessDirectory(kernel: kernel, group: group, isThread: true)) }
+    }
+}
+
+/// /proc/[pid]/fdinfo: position and flags of each descriptor.
+final class FDInfoDirectory: SyntheticDirectory, @unchecked Sendable {
+    unowned let kernel: Kernel
+    let group: ThreadGroup
+    init(kernel: Kernel, group: ThreadGroup) { self.kernel = kernel; self.group = group; super.init(mode: 0o500, device: procDevice) }
+    override func children(task: Task?) -> [(String, Inode)] {
+        guard let leader = kernel.taskLock.withLock({ group.tasks.first }) else { return [] }
+        let table = leader.fdTable
+        return table.numbers.map { n in
+            ("\(n)", SyntheticFile(device: procDevice) { _ in
+                guard let e = table.entry(n) else { return "" }
+                let f = e.file
+                let (pos, flags) = f.lock.withLock { (f.offset, f.flags) }
+                let shown = flags | (e.closeOnExec ? OpenFlags.O_CLOEXEC : 0)
+                return "pos:\t\(pos)\nflags:\t0\(String(shown, radix: 8))\nmnt_id:\t0\n"
+            })
+        }
     }
 }
 
@@ -133,13 +155,22 @@ extension Kernel {
     }
 
     func meminfoText() -> String {
-        let total: UInt64 = 2 << 20  // kB: what the sandbox offers, not the host's RAM
-        let used = memoryFile.allocatedBytes >> 10
-        let free = total > used ? total - used : 0
+        let (totalBytes, freeBytes) = memoryFigures()
+        let total = totalBytes >> 10, free = freeBytes >> 10
+        let used = total - free
         func line(_ k: String, _ v: UInt64) -> String { k + ":" + String(repeating: " ", count: max(1, 16 - k.count)) + String(v).leftPadded(8) + " kB\n" }
         return line("MemTotal", total) + line("MemFree", free) + line("MemAvailable", free) + line("Buffers", 0) +
             line("Cached", 0) + line("SwapCached", 0) + line("Active", used) + line("Inactive", 0) + line("SwapTotal", 0) +
             line("SwapFree", 0) + line("Shmem", 0) + line("Mapped", used)
+    }
+
+    /// (total, free) bytes as the sandbox sees them: its memory limit if it has one, else the host's RAM,
+    /// less what the app has allocated.
+    func memoryFigures() -> (UInt64, UInt64) {
+        let physical = UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES)))) * 4096
+        let total = memoryFile.limit < memoryFile.size ? memoryFile.limit : physical
+        let used = memoryFile.allocatedBytes
+        return (total, total > used ? total - used : 0)
     }
 
     func cpuinfoText() -> String {
@@ -178,8 +209,9 @@ extension Kernel {
             let vs = t?.mm.vmas.reduce(0) { $0 + $1.length } ?? 0
             return (t?.name ?? "", g.parent?.pid ?? 0, g.zombieStatus == nil ? "R" : "Z", vs)
         }
+        let ticks = procStatCPUTicks(g)  // utime, stime, cutime, cstime
         let fields: [String] = ["\(g.pid)", "(\(name))", state, "\(ppid)", "\(g.processGroupID)", "\(g.sessionID)", "0", "-1",
-                                "4194560", "0", "0", "0", "0", "0", "0", "0", "0", "20", "0", "\(max(1, g.tasks.count))", "0", "0",
+                                "4194560", "0", "0", "0", "0"] + ticks + ["20", "0", "\(max(1, g.tasks.count))", "0", "0",
                                 "\(vsize)", "0"] + Array(repeating: "0", count: 28)
         return fields.joined(separator: " ") + "\n"
     }

@@ -8,11 +8,13 @@ final class TmpfsInode: Inode, @unchecked Sendable {
     var data: [UInt8] = []
     var target: String = ""
     static let device: UInt64 = 0x2d
+    /// Serializes renames, which lock two directories: without it two crossing renames could deadlock.
+    private static let renameLock = Lock()
 
-    init(mode: UInt32) {
+    init(mode: UInt32, owner: FileOwner = FileOwner(uid: 0, gid: 0)) {
         let now = Timespec.now()
         attributes = FileStat(device: TmpfsInode.device, inode: Inode.allocateNumber(), mode: mode, nlink: 1,
-                              atime: now, mtime: now, ctime: now)
+                              uid: owner.uid, gid: owner.gid, atime: now, mtime: now, ctime: now)
     }
 
     static func directory(mode: UInt32) -> TmpfsInode { TmpfsInode(mode: FileMode.S_IFDIR | mode) }
@@ -54,32 +56,154 @@ final class TmpfsInode: Inode, @unchecked Sendable {
             return DirectoryDescription(flags: flags, dentry: dentry)
         }
         if flags & OpenFlags.O_DIRECTORY != 0 { throw Errno.ENOTDIR }
+        // FIFOs and sockets made here have no pipe behind them yet.
+        guard attributes.isRegular else { throw Errno.ENXIO }
         if flags & OpenFlags.O_TRUNC != 0 && flags & OpenFlags.O_ACCMODE != OpenFlags.O_RDONLY {
-            lock.withLock { data = [] }
+            lock.withLock { if !data.isEmpty { data = []; attributes.mtime = Timespec.now(); attributes.ctime = attributes.mtime } }
         }
         return TmpfsFileDescription(inode: self, flags: flags, dentry: dentry)
     }
 
-    /// Creates a child; EEXIST if the name is taken.
-    func create(_ name: String, mode: UInt32) throws(Errno) -> TmpfsInode {
-        try lock.withLock { () throws(Errno) -> TmpfsInode in
+    /// Adds `inode` as `name`; EEXIST if the name is taken.
+    private func insert(_ name: String, _ inode: TmpfsInode) throws(Errno) {
+        try lock.withLock { () throws(Errno) in
+            guard attributes.isDirectory else { throw Errno.ENOTDIR }
             guard entries[name] == nil else { throw Errno.EEXIST }
-            let n = TmpfsInode(mode: mode)
-            entries[name] = n
-            attributes.mtime = Timespec.now()
-            return n
+            entries[name] = inode
+            touch()
         }
     }
 
-    func remove(_ name: String, directory: Bool) throws(Errno) {
-        try lock.withLock { () throws(Errno) in
+    /// mtime and ctime of a directory whose entries changed (lock held).
+    private func touch() { attributes.mtime = Timespec.now(); attributes.ctime = attributes.mtime }
+
+    /// Creates a child; EEXIST if the name is taken.
+    func create(_ name: String, mode: UInt32, owner: FileOwner = FileOwner(uid: 0, gid: 0)) throws(Errno) -> TmpfsInode {
+        let n = TmpfsInode(mode: mode, owner: owner)
+        try insert(name, n)
+        return n
+    }
+
+    override func create(_ name: String, mode: UInt32, owner: FileOwner, flags: Int) throws(Errno) -> (Inode, Int32?) {
+        (try create(name, mode: FileMode.S_IFREG | (mode & 0o7777), owner: owner), nil)
+    }
+
+    override func makeDirectory(_ name: String, mode: UInt32, owner: FileOwner) throws(Errno) {
+        _ = try create(name, mode: FileMode.S_IFDIR | (mode & 0o7777), owner: owner)
+    }
+
+    override func makeNode(_ name: String, mode: UInt32, owner: FileOwner) throws(Errno) {
+        let type = mode & FileMode.S_IFMT
+        // Regular files, FIFOs and socket inodes (unix-socket bind); device nodes are not the app's to make.
+        guard type == FileMode.S_IFREG || type == FileMode.S_IFIFO || type == FileMode.S_IFSOCK else { throw Errno.EPERM }
+        _ = try create(name, mode: mode, owner: owner)
+    }
+
+    override func makeSymlink(_ name: String, target: String, owner: FileOwner) throws(Errno) {
+        let n = TmpfsInode(mode: FileMode.S_IFLNK | 0o777, owner: owner)
+        n.target = target
+        try insert(name, n)
+    }
+
+    override func link(_ name: String, to file: Inode) throws(Errno) {
+        guard let file = file as? TmpfsInode else { throw Errno.EXDEV }
+        guard file !== self, !file.lock.withLock({ file.attributes.isDirectory }) else { throw Errno.EPERM }
+        try insert(name, file)
+        file.lock.withLock { file.attributes.nlink += 1; file.attributes.ctime = Timespec.now() }
+    }
+
+    /// Removes `name`; a directory must be empty. Returns the removed inode.
+    @discardableResult
+    func remove(_ name: String, directory: Bool, expecting: TmpfsInode? = nil) throws(Errno) -> TmpfsInode {
+        let e = try lock.withLock { () throws(Errno) -> TmpfsInode in
             guard let e = entries[name] else { throw Errno.ENOENT }
+            if let expecting, e !== expecting { throw Errno.ENOENT }
+            let isDirectory = e.lock.withLock { e.attributes.isDirectory }
             if directory {
-                guard e.attributes.isDirectory else { throw Errno.ENOTDIR }
-                guard e.entries.isEmpty else { throw Errno.ENOTEMPTY }
-            } else if e.attributes.isDirectory { throw Errno.EISDIR }
+                guard isDirectory else { throw Errno.ENOTDIR }
+                guard e.lock.withLock({ e.entries.isEmpty }) else { throw Errno.ENOTEMPTY }
+            } else if isDirectory { throw Errno.EISDIR }
             entries.removeValue(forKey: name)
+            touch()
+            return e
         }
+        e.lock.withLock { if e.attributes.nlink > 0 { e.attributes.nlink -= 1 }; e.attributes.ctime = Timespec.now() }
+        return e
+    }
+
+    override func remove(_ name: String, directory: Bool) throws(Errno) {
+        try remove(name, directory: directory, expecting: nil)
+    }
+
+    override func rename(_ name: String, to newDirectory: Inode, _ newName: String, flags: UInt32) throws(Errno) {
+        guard let destination = newDirectory as? TmpfsInode else { throw Errno.EXDEV }
+        try TmpfsInode.renameLock.withLock { () throws(Errno) in
+            guard let source = lock.withLock({ entries[name] }) else { throw Errno.ENOENT }
+            let existing = destination.lock.withLock { destination.entries[newName] }
+            if source === existing { return }
+            if let existing {
+                try RenameRules.check(source: try source.stat(), target: try existing.stat(), flags: flags,
+                                      targetEmpty: existing.lock.withLock { existing.entries.isEmpty })
+            } else if flags & RenameRules.exchange != 0 {
+                throw Errno.ENOENT
+            }
+            lock.withLock { entries.removeValue(forKey: name); touch() }
+            destination.lock.withLock {
+                destination.entries[newName] = source
+                destination.touch()
+            }
+            if let existing {
+                if flags & RenameRules.exchange != 0 {
+                    lock.withLock { entries[name] = existing }
+                } else {
+                    existing.lock.withLock { if existing.attributes.nlink > 0 { existing.attributes.nlink -= 1 } }
+                }
+            }
+        }
+    }
+
+    override func setAttributes(_ c: AttributeChanges) throws(Errno) {
+        try lock.withLock { () throws(Errno) in
+            try attributes.apply(c, data: &data)
+        }
+    }
+}
+
+/// Linux's rules for a rename whose target exists, shared by the in-memory file systems.
+enum RenameRules {
+    static let noReplace: UInt32 = 1, exchange: UInt32 = 2, whiteout: UInt32 = 4
+
+    static func check(source: FileStat, target: FileStat, flags: UInt32, targetEmpty: Bool) throws(Errno) {
+        if flags & noReplace != 0 { throw Errno.EEXIST }
+        if flags & exchange != 0 { return }
+        if source.isDirectory && !target.isDirectory { throw Errno.ENOTDIR }
+        if !source.isDirectory && target.isDirectory { throw Errno.EISDIR }
+        if target.isDirectory && !targetEmpty { throw Errno.ENOTEMPTY }
+    }
+}
+
+extension FileStat {
+    /// Applies a setattr to attributes kept in memory; `data` is the file's content (resized by size).
+    mutating func apply(_ c: AttributeChanges, data: inout [UInt8]) throws(Errno) {
+        if c.has(AttributeChanges.size) {
+            guard !isDirectory else { throw Errno.EISDIR }
+            guard isRegular else { throw Errno.EINVAL }
+            // The upper layer lives in Sentry memory: refuse sizes that could not be held there.
+            guard c.size <= 1 << 34 else { throw Errno.EFBIG }
+            let n = Int(c.size)
+            if n < data.count { data.removeLast(data.count - n) } else if n > data.count {
+                data.append(contentsOf: [UInt8](repeating: 0, count: n - data.count))
+            }
+        }
+        let now = Timespec.now()
+        if c.has(AttributeChanges.uid) { uid = c.uid }
+        if c.has(AttributeChanges.gid) { gid = c.gid }
+        if c.has(AttributeChanges.mode) { mode = (mode & FileMode.S_IFMT) | (c.mode & 0o7777) }
+        if c.has(AttributeChanges.atime) { atime = Timespec(sec: c.atime.seconds, nsec: c.atime.nanoseconds) }
+        if c.has(AttributeChanges.atimeNow) { atime = now }
+        if c.has(AttributeChanges.mtime) { mtime = Timespec(sec: c.mtime.seconds, nsec: c.mtime.nanoseconds) }
+        if c.has(AttributeChanges.mtimeNow) || c.has(AttributeChanges.size) { mtime = now }
+        ctime = now
     }
 }
 

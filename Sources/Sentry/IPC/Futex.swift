@@ -82,4 +82,32 @@ final class FutexTable: @unchecked Sendable {
         for w in woken { w.notify() }
         return woken.count + moved
     }
+
+    /// A dying thread's robust futexes (set_robust_list): each lock word it still owns gets FUTEX_OWNER_DIED
+    /// and one waiter is woken, so pthread robust mutexes report EOWNERDEAD instead of hanging.
+    func releaseRobustList(task: Task) {
+        let head = task.robustList
+        let mm = task.mm
+        guard let first: UInt64 = try? mm.read(head, as: UInt64.self),
+              let offset: Int64 = try? mm.read(head + 8, as: Int64.self),
+              let pending: UInt64 = try? mm.read(head + 16, as: UInt64.self) else { return }
+        let ownerDied: UInt32 = 0x4000_0000, waiters: UInt32 = 0x8000_0000, tidMask: UInt32 = 0x3fff_ffff
+        func release(_ entry: UInt64) {
+            let word = (entry & ~1) &+ UInt64(bitPattern: offset)  // bit 0 marks PI entries
+            guard let value: UInt32 = try? mm.read(word, as: UInt32.self), value & tidMask == UInt32(bitPattern: task.tid) else { return }
+            try? mm.write(word, (value & waiters) | ownerDied)
+            if value & waiters != 0 { wake(mm: mm, address: word, count: 1) }
+        }
+        var entry = first
+        var count = 0
+        // The list is the app's memory: bounded, and a cycle or bad pointer just ends the walk.
+        while entry != head && entry != 0 && count < 2048 {
+            let next: UInt64? = try? mm.read(entry & ~1, as: UInt64.self)
+            if entry != pending { release(entry) }
+            guard let n = next else { break }
+            entry = n
+            count += 1
+        }
+        if pending != 0 { release(pending) }
+    }
 }

@@ -12,8 +12,10 @@ final class Pipe: @unchecked Sendable {
     var capacity = 65536
     var readers = 0
     var writers = 0
-    let readable = WaitQueue()
-    let writable = WaitQueue()
+    /// Notified when the read side may have become readable (data, last writer gone), and the write
+    /// side when it may have become writable (room, last reader gone); poll and epoll watch these too.
+    let readSide = ReadinessQueue()
+    let writeSide = ReadinessQueue()
 
     init() {
         number = Inode.numberLock.withLock { Pipe.counter += 1; return Pipe.counter + 100_000 }
@@ -35,8 +37,9 @@ final class PipeDescription: FileDescription, @unchecked Sendable {
 
     override func release() {
         pipe.lock.withLock { if readEnd { pipe.readers -= 1 } else { pipe.writers -= 1 } }
-        pipe.readable.notifyAll()
-        pipe.writable.notifyAll()
+        readinessQueue.notifyReleased(self)
+        pipe.readSide.notify(PollEvents.POLLIN | PollEvents.POLLHUP)
+        pipe.writeSide.notify(PollEvents.POLLOUT | PollEvents.POLLERR)
     }
 
     override func read(_ buffers: [UnsafeMutableRawBufferPointer], at: Int64?, task: Task) throws(Errno) -> Int {
@@ -45,7 +48,7 @@ final class PipeDescription: FileDescription, @unchecked Sendable {
         let want = buffers.reduce(0) { $0 + $1.count }
         if want == 0 { return 0 }
         var got = 0
-        try task.block(on: [pipe.readable]) { () throws(Errno) -> Bool in
+        try task.block(on: [pipe.readSide.waiters]) { () throws(Errno) -> Bool in
             try pipe.lock.withLock { () throws(Errno) -> Bool in
                 if pipe.count == 0 {
                     if pipe.writers == 0 { return true }
@@ -65,7 +68,7 @@ final class PipeDescription: FileDescription, @unchecked Sendable {
                 return true
             }
         }
-        if got > 0 { pipe.writable.notifyAll() }
+        if got > 0 { pipe.writeSide.notify(PollEvents.POLLOUT) }
         return got
     }
 
@@ -78,7 +81,7 @@ final class PipeDescription: FileDescription, @unchecked Sendable {
         var written = 0
         while written < data.count {
             do {
-                try task.block(on: [pipe.writable]) { () throws(Errno) -> Bool in
+                try task.block(on: [pipe.writeSide.waiters]) { () throws(Errno) -> Bool in
                     try pipe.lock.withLock { () throws(Errno) -> Bool in
                         if pipe.readers == 0 { throw Errno.EPIPE }
                         let room = pipe.capacity - pipe.count
@@ -97,13 +100,13 @@ final class PipeDescription: FileDescription, @unchecked Sendable {
             } catch {
                 if error == .EPIPE {
                     task.queueSignal(PendingSignal(signal: Signal.SIGPIPE.rawValue, code: 0, senderPID: task.threadGroup.pid))
-                    if written > 0 { pipe.readable.notifyAll(); return written }
+                    if written > 0 { pipe.readSide.notify(PollEvents.POLLIN); return written }
                     throw error
                 }
-                if written > 0 && (error == .EAGAIN || error == .ERESTARTSYS) { pipe.readable.notifyAll(); return written }
+                if written > 0 && (error == .EAGAIN || error == .ERESTARTSYS) { pipe.readSide.notify(PollEvents.POLLIN); return written }
                 throw error
             }
-            pipe.readable.notifyAll()
+            pipe.readSide.notify(PollEvents.POLLIN)
         }
         return written
     }
@@ -118,6 +121,25 @@ final class PipeDescription: FileDescription, @unchecked Sendable {
             return (false, pipe.readers == 0 || pipe.count < pipe.capacity, pipe.readers == 0)
         }
     }
+
+    /// Linux's pipe poll: the read end is readable with data and hung up without writers; the write end is
+    /// writable while a PIPE_BUF write fits and in error without readers.
+    override func pollEvents(task: Task?) -> UInt32 {
+        pipe.lock.withLock {
+            var e: UInt32 = 0
+            if readEnd {
+                if pipe.count > 0 { e |= PollEvents.POLLIN | PollEvents.POLLRDNORM }
+                if pipe.writers == 0 { e |= PollEvents.POLLHUP }
+            } else {
+                // Writable means a write of PIPE_BUF bytes would not block (Linux: a free page slot).
+                if pipe.capacity - pipe.count >= min(Pipe.atomicLimit, pipe.capacity) { e |= PollEvents.POLLOUT | PollEvents.POLLWRNORM }
+                if pipe.readers == 0 { e |= PollEvents.POLLERR }
+            }
+            return e
+        }
+    }
+
+    override var readinessQueue: ReadinessQueue { readEnd ? pipe.readSide : pipe.writeSide }
 
     override func ioctl(_ request: UInt64, _ argument: UInt64, task: Task) throws(Errno) -> Int {
         if request == IoctlRequests.FIONREAD {

@@ -13,6 +13,10 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
     let syscalls: SyscallTable
     let signals = SignalDelivery()
     let futexes = FutexTable()
+    /// Fires interval and POSIX timers (Time/TimerService.swift).
+    let timerService = TimerService()
+    /// System V IPC objects and POSIX message queues (IPC/SysVIPC.swift).
+    let ipcNamespace = IPCNamespace()
     let bootTime = Timespec.now()
     let bootMonotonic = monotonicNanoseconds()
     /// The version string the app sees in uname and /proc/version: never the host's.
@@ -181,8 +185,54 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
     func task(_ tid: Int32) -> Task? { taskLock.withLock { tasks[tid] } }
     var allGroups: [ThreadGroup] { taskLock.withLock { Array(groups.values) } }
 
+    /// Job control: stops every thread of `group` and tells the parent (SIGCHLD with CLD_STOPPED, unless it
+    /// asked not to be told with SA_NOCLDSTOP).
+    func stopThreadGroup(_ group: ThreadGroup, signal: Int32) {
+        let parent: ThreadGroup? = taskLock.withLock {
+            guard group.stopSignal == nil, !group.exiting else { return nil }
+            group.stopSignal = signal
+            group.unreportedStop = true
+            group.unreportedContinue = false
+            return group.parent
+        }
+        guard let parent else { return }
+        let flags = parent.handlers.lock.withLock { parent.handlers.actions[Int(Signal.SIGCHLD.rawValue)].flags }
+        if flags & SignalConstants.SA_NOCLDSTOP == 0 {
+            sendSignal(to: parent, PendingSignal(signal: Signal.SIGCHLD.rawValue, code: 5, senderPID: group.pid, status: signal))  // CLD_STOPPED
+        }
+        parent.childEvents.notifyAll()
+    }
+
+    /// SIGCONT: resumes a stopped process and tells the parent (CLD_CONTINUED).
+    private func continueThreadGroup(_ group: ThreadGroup) {
+        let (wasStopped, tasks, parent): (Bool, [Task], ThreadGroup?) = taskLock.withLock {
+            // A SIGCONT discards pending stop signals.
+            group.pendingSignals.removeAll { [19, 20, 21, 22].contains($0.signal) }
+            for t in group.tasks { t.pendingSignals.removeAll { [19, 20, 21, 22].contains($0.signal) } }
+            guard group.stopSignal != nil else { return (false, [], nil) }
+            group.stopSignal = nil
+            group.unreportedStop = false
+            group.unreportedContinue = true
+            return (true, group.tasks, group.parent)
+        }
+        guard wasStopped else { return }
+        for t in tasks { t.wake() }
+        if let parent {
+            let flags = parent.handlers.lock.withLock { parent.handlers.actions[Int(Signal.SIGCHLD.rawValue)].flags }
+            if flags & SignalConstants.SA_NOCLDSTOP == 0 {
+                sendSignal(to: parent, PendingSignal(signal: Signal.SIGCHLD.rawValue, code: 6, senderPID: group.pid, status: 18))  // CLD_CONTINUED
+            }
+            parent.childEvents.notifyAll()
+        }
+    }
+
     /// Queues a signal for a process and wakes one of its threads.
     func sendSignal(to group: ThreadGroup, _ signal: PendingSignal) {
+        if signal.signal == Signal.SIGCONT.rawValue { continueThreadGroup(group) }
+        if [19, 20, 21, 22].contains(signal.signal) {
+            // A stop signal discards a pending SIGCONT.
+            taskLock.withLock { group.pendingSignals.removeAll { $0.signal == 18 } }
+        }
         let target: Task? = taskLock.withLock {
             guard group.zombieStatus == nil else { return nil }
             if signal.signal < 32 && group.pendingSignals.contains(where: { $0.signal == signal.signal }) { return group.tasks.first }
@@ -210,6 +260,7 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
         var sigchld: PendingSignal?
         var initDied = false
         var orphansToKill: [ThreadGroup] = []
+        var deathNotices: [Task] = []
         let vforkParent = task.vforkParent
         task.vforkParent = nil
         taskLock.withLock {
@@ -233,6 +284,13 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
                     if child.zombieStatus != nil { groups.removeValue(forKey: pid) }
                 }
             }
+            // PR_SET_PDEATHSIG: children that asked are told their parent died.
+            for (_, child) in g.children {
+                for t in child.tasks where t.parentDeathSignal != 0 {
+                    t.pendingSignals.append(PendingSignal(signal: t.parentDeathSignal, code: 0, senderPID: g.pid))
+                    deathNotices.append(t)
+                }
+            }
             g.children = [:]
             if let p = g.parent {
                 let action = p.handlers.lock.withLock { p.handlers.actions[Int(Signal.SIGCHLD.rawValue)] }
@@ -251,6 +309,7 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
             }
         }
         if let vp = vforkParent { vp.vforkDone = true; vp.waiter.notify() }
+        for t in deathNotices { t.wake() }
         task.fdTable.dropUser()
         if let p = notifyParent {
             if let s = sigchld { sendSignal(to: p, s) }

@@ -22,6 +22,14 @@ public struct SentryMount: Sendable, Equatable {
     }
 }
 
+/// Where changes to the container's root go (`--overlay2`).
+public enum RootOverlay: String, Sendable, Equatable {
+    /// An overlay whose upper layer lives in Sentry memory: the image is never changed (`root:memory`).
+    case memory
+    /// Straight through to the Gofer, which must then serve the root writable (`none`).
+    case none
+}
+
 /// How the container's init process ended.
 public enum ExitStatus: Sendable, Equatable {
     case exited(Int32)
@@ -50,6 +58,8 @@ public struct SentryConfig: Sendable {
     /// A connected socket to the Gofer that serves the container's root.
     public var goferSocket: Int32
     public var rootReadOnly: Bool = true
+    /// Changes to a writable root go to an in-memory overlay by default; `.none` writes through.
+    public var rootOverlay: RootOverlay = .memory
     public var mounts: [SentryMount] = [
         SentryMount(destination: "/proc", source: .proc, readOnly: false),
         SentryMount(destination: "/dev", source: .dev, readOnly: false),

@@ -10,6 +10,18 @@ struct Credentials {
     var groups: [UInt32] = []
 }
 
+/// Capability sets as the app sees them (bit N = capability N). Root in the container starts with the full
+/// sets; they limit what the Sentry lets the app do, and never reach the host.
+struct CapabilitySets {
+    var effective: UInt64
+    var permitted: UInt64
+    var inheritable: UInt64 = 0
+    static let all: UInt64 = (1 << 41) - 1
+    static func initial(uid: UInt32) -> CapabilitySets {
+        uid == 0 ? CapabilitySets(effective: all, permitted: all) : CapabilitySets(effective: 0, permitted: 0)
+    }
+}
+
 /// Where a process stands in the file tree.
 final class FSContext: @unchecked Sendable {
     var root: Dentry
@@ -28,6 +40,9 @@ final class Task: @unchecked Sendable {
     var fdTable: FDTable
     var fs: FSContext
     var credentials: Credentials
+    var capabilities: CapabilitySets
+    /// PR_SET_PDEATHSIG: sent to this task when its parent process exits.
+    var parentDeathSignal: Int32 = 0
     var registers = Registers()
     var name: String = ""
     var signalMask = SignalSet()
@@ -45,6 +60,8 @@ final class Task: @unchecked Sendable {
     var vforkParent: Task?
     var vforkDone = false
     var robustList: UInt64 = 0
+    /// CPU time used by this thread's app code and by the Sentry on its behalf (Time/CPUClocks.swift).
+    let cpuClock = TaskCPUClock()
     /// The thread's own exit status (exit(2)); the process's comes from exit_group or a fatal signal.
     var exitStatus: WaitStatus?
     /// An ERESTART* code left by the last syscall, resolved when signals are delivered.
@@ -63,7 +80,9 @@ final class Task: @unchecked Sendable {
          credentials: Credentials) {
         self.kernel = kernel; self.tid = tid; self.threadGroup = threadGroup; self.mm = mm
         self.fdTable = fdTable; self.fs = fs; self.credentials = credentials
+        self.capabilities = CapabilitySets.initial(uid: credentials.euid)
         fdTable.addUser()
+        mm.addUser()
     }
 
     // MARK: Host thread
@@ -136,6 +155,7 @@ final class Task: @unchecked Sendable {
         }
         let context = self.context
         let m = PlatformMirror(addressSpace: try kernel.platform.newAddressSpace(), interrupt: { context?.interrupt() })
+        cpuClock.attach(m.addressSpace)
         try mm.attach(m)
         mirror = m
     }
@@ -147,6 +167,8 @@ final class Task: @unchecked Sendable {
             old.addressSpace.release()
             mirror = nil
         }
+        mm.dropUser()
+        newMM.addUser()
         mm = newMM
         try installAddressSpace()
     }
@@ -241,17 +263,20 @@ final class Task: @unchecked Sendable {
                 }
                 return nil
             }
-            guard let sig = next else { restartSyscallIfPending(handlerFlags: nil); return }
+            guard let sig = next else {
+                if waitWhileStopped() { continue }
+                restartSyscallIfPending(handlerFlags: nil)
+                return
+            }
             let action = threadGroup.handlers.lock.withLock { threadGroup.handlers.actions[Int(sig.signal)] }
             let signal = Signal(sig.signal)
-            if sig.signal == 9 || sig.signal == 19 {
-                if sig.signal == 9 { exitGroup(.signaled(9, core: false)); return }
-                continue  // stop: job control is not modelled yet; ignored
-            }
+            if sig.signal == 9 { exitGroup(.signaled(9, core: false)); return }
+            if sig.signal == 19 { kernel.stopThreadGroup(threadGroup, signal: 19); continue }
             if action.handler == SignalConstants.SIG_IGN && !sig.forced { continue }
             if action.handler == SignalConstants.SIG_DFL || (sig.forced && action.handler == SignalConstants.SIG_IGN) {
                 switch signal.defaultAction {
-                case .ignore, .continue, .stop: continue
+                case .ignore, .continue: continue
+                case .stop: kernel.stopThreadGroup(threadGroup, signal: sig.signal); continue
                 case .terminate: exitGroup(.signaled(sig.signal, core: false)); return
                 case .coreDump: exitGroup(.signaled(sig.signal, core: true)); return
                 }
@@ -262,6 +287,18 @@ final class Task: @unchecked Sendable {
             }
             return
         }
+    }
+
+    /// Job control: while the process is stopped, the thread sleeps here (SIGCONT or SIGKILL end it).
+    /// Returns true if it slept, so pending signals are looked at again.
+    private func waitWhileStopped() -> Bool {
+        var slept = false
+        while kernel.taskLock.withLock({ threadGroup.stopSignal != nil && !exitRequested &&
+                                         !(pendingSignals + threadGroup.pendingSignals).contains { $0.signal == 9 } }) {
+            slept = true
+            waiter.wait(deadline: monotonicNanoseconds() + 100_000_000)
+        }
+        return slept
     }
 
     // MARK: Exit
@@ -281,6 +318,7 @@ final class Task: @unchecked Sendable {
 
     /// Runs on the task's own thread after its loop ends: releases its resources and reports to the parent.
     private func finishExit() {
+        if robustList != 0 { kernel.futexes.releaseRobustList(task: self) }
         if clearChildTID != 0 {
             try? mm.write(clearChildTID, UInt32(0))
             kernel.futexes.wake(mm: mm, address: clearChildTID, count: 1)
@@ -288,6 +326,8 @@ final class Task: @unchecked Sendable {
         if let m = mirror { mm.detach(m); m.addressSpace.release(); mirror = nil }
         context?.release()
         context = nil
+        mm.dropUser()
+        kernel.taskWillExit(self)  // CPU time, and the process's timers and SEM_UNDO if this is its last thread
         kernel.taskExited(self)
     }
 }

@@ -59,9 +59,19 @@ final class ThreadGroup: @unchecked Sendable {
     let childEvents = WaitQueue()
     /// Signals pending for the process as a whole.
     var pendingSignals: [PendingSignal] = []
-    /// CPU time of reaped children, for times/getrusage.
+    /// CPU time of exited threads and reaped children, interval and POSIX timers (Time/ProcessTimers.swift).
+    let accounting = ProcessAccounting()
     var exiting = false
     var groupExitStatus: WaitStatus?
+    /// Job control: the process is stopped by this signal (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU).
+    var stopSignal: Int32?
+    /// A stop or continue the parent has not collected with wait (WUNTRACED / WCONTINUED) yet.
+    var unreportedStop = false
+    var unreportedContinue = false
+    /// Resource limits set by the app (resource → (soft, hard)); unset ones have the defaults.
+    var rlimits: [Int: (UInt64, UInt64)] = [:]
+    /// getpriority/setpriority's nice value.
+    var nice: Int32 = 0
 
     init(pid: Int32, parent: ThreadGroup?, handlers: SignalHandlers, exitSignal: Int32) {
         self.pid = pid
@@ -85,6 +95,10 @@ struct PendingSignal {
     var status: Int32 = 0        // for SIGCHLD
     /// Raised by a fault of the task itself: cannot be ignored or blocked away.
     var forced = false
+    /// For POSIX timer signals (si_code SI_TIMER): si_timerid, si_overrun, si_value.
+    var timerID: Int32 = 0
+    var overrun: Int32 = 0
+    var value: UInt64 = 0
 
     /// The 128-byte siginfo_t.
     func encode() -> [UInt8] {
@@ -92,6 +106,18 @@ struct PendingSignal {
         b.withUnsafeMutableBytes { p in
             p.storeBytes(of: signal, toByteOffset: 0, as: Int32.self)
             p.storeBytes(of: code, toByteOffset: 8, as: Int32.self)
+            if code == -2 {  // SI_TIMER
+                p.storeBytes(of: timerID, toByteOffset: 16, as: Int32.self)
+                p.storeBytes(of: overrun, toByteOffset: 20, as: Int32.self)
+                p.storeBytes(of: value, toByteOffset: 24, as: UInt64.self)
+                return
+            }
+            if code == -3 {  // SI_MESGQ: si_pid, si_uid, si_value
+                p.storeBytes(of: senderPID, toByteOffset: 16, as: Int32.self)
+                p.storeBytes(of: senderUID, toByteOffset: 20, as: UInt32.self)
+                p.storeBytes(of: value, toByteOffset: 24, as: UInt64.self)
+                return
+            }
             switch signal {
             case 4, 7, 8, 11:  // SIGILL, SIGBUS, SIGFPE, SIGSEGV: si_addr
                 p.storeBytes(of: address, toByteOffset: 16, as: UInt64.self)
@@ -102,6 +128,7 @@ struct PendingSignal {
             default:
                 p.storeBytes(of: senderPID, toByteOffset: 16, as: Int32.self)
                 p.storeBytes(of: senderUID, toByteOffset: 20, as: UInt32.self)
+                if code == -1 { p.storeBytes(of: value, toByteOffset: 24, as: UInt64.self) }  // SI_QUEUE: si_value
             }
         }
         return b

@@ -20,9 +20,12 @@ public final class MemoryFile: @unchecked Sendable {
     private var free: [UInt64: UInt64] = [:]
     private var bump: UInt64 = 0
     private(set) var allocatedBytes: UInt64 = 0
+    /// The sandbox's memory limit: allocations past it fail with ENOMEM (the app's problem, not the host's).
+    public let limit: UInt64
 
-    /// Creates the memfd of `size` bytes (sparse) and maps it.
-    public init(size: UInt64 = 64 << 30) throws {
+    /// Creates the memfd of `size` bytes (sparse) and maps it. `limit` caps what the app may allocate.
+    public init(size: UInt64 = 64 << 30, limit: UInt64? = nil) throws {
+        self.limit = min(limit ?? size, size)
         let fd = Int32(clinuxMemfdCreate("runsc-memory"))
         guard fd >= 0 else { throw SentryError("memfd_create for the sandbox memory failed: errno \(errno)") }
         guard ftruncate(fd, off_t(size)) == 0 else {
@@ -48,6 +51,12 @@ public final class MemoryFile: @unchecked Sendable {
     func allocate(_ length: UInt64) throws(Errno) -> UInt64 {
         precondition(length > 0 && length & PageSize.mask == 0, "allocation length must be whole pages")
         return try lock.withLock { () throws(Errno) -> UInt64 in
+            // The limit counts memory the app has touched (the memfd's allocated blocks) plus the request, so
+            // large reservations that are never touched (PROT_NONE arenas) do not use it up.
+            if limit < size {
+                var st = stat()
+                guard fstat(fd, &st) == 0, UInt64(st.st_blocks) * 512 + length <= limit else { throw Errno.ENOMEM }
+            }
             // First fit among returned ranges, then the untouched tail.
             if let (off, len) = free.first(where: { $0.value >= length }) {
                 free.removeValue(forKey: off)

@@ -130,6 +130,24 @@ final class MemoryManager: @unchecked Sendable {
         self.mmapBase = PageSize.roundDown(stackTop - (1 << 30))
     }
 
+    /// Tasks using this address space (threads share it; vfork borrows it).
+    private var users = 0
+
+    func addUser() { lock.withLock { users += 1 } }
+
+    /// When the last task leaves (exit or execve), the memory goes at once rather than whenever the
+    /// object is freed, so a parent that has reaped a child sees its memory (and shm attachments) gone.
+    func dropUser() {
+        lock.withLock {
+            users -= 1
+            if users <= 0 {
+                vmas = []
+                privatePages = [:]
+                cowPages = []
+            }
+        }
+    }
+
     // MARK: Mirrors
 
     func attach(_ mirror: PlatformMirror) throws {
@@ -618,6 +636,18 @@ final class MemoryManager: @unchecked Sendable {
         return result
     }
 
+    /// The two bytes at `address`, whatever the page protection, without allocating (the syscall path uses
+    /// it to tell `int $0x80` from `syscall`); nil when unmapped or split across VMAs.
+    func peekUInt16(_ address: UInt64) -> UInt16? {
+        lock.withLock {
+            guard let i = indexContaining(address), address + 2 <= vmas[i].end else { return nil }
+            if PageSize.roundDown(address) != PageSize.roundDown(address + 1) {
+                return nil  // spans two pages that may have different backings; not a concern for rip-2 of a syscall
+            }
+            return file.pointer(translate(address, vmas[i])).loadUnaligned(as: UInt16.self)
+        }
+    }
+
     func copyIn(_ address: UInt64, _ length: Int) throws(Errno) -> [UInt8] {
         var result = [UInt8](repeating: 0, count: length)
         let segs = try segments(address, length, write: false)
@@ -651,21 +681,7 @@ final class MemoryManager: @unchecked Sendable {
 
     /// Reads a NUL-terminated string of at most `max` bytes (ENAMETOOLONG past that).
     func readString(_ address: UInt64, max: Int = 4096) throws(Errno) -> String {
-        var bytes: [UInt8] = []
-        var addr = address
-        while bytes.count < max {
-            let chunk = Swift.min(max - bytes.count, 4096 - Int(addr & PageSize.mask))
-            let segs = try segments(addr, chunk, write: false)
-            for s in segs {
-                if let nul = s.firstIndex(of: 0) {
-                    bytes.append(contentsOf: s[..<nul])
-                    return String(decoding: bytes, as: UTF8.self)
-                }
-                bytes.append(contentsOf: s)
-            }
-            addr += UInt64(chunk)
-        }
-        throw Errno.ENAMETOOLONG
+        String(decoding: try readCString(address, max: max), as: UTF8.self)
     }
 
     /// Raw bytes of a NUL-terminated string (paths must keep non-UTF-8 bytes intact).

@@ -13,8 +13,12 @@ final class SignalDelivery: @unchecked Sendable {
     /// Pushes a frame for `signal` and points the task at its handler. False if the stack is unusable.
     func setupFrame(_ task: Task, _ signal: PendingSignal, _ action: SignalAction) -> Bool {
         var regs = task.registers
-        // Leave the 128-byte red zone of the interrupted code alone.
+        // SA_ONSTACK: switch to the alternate stack unless already on it.
+        let (altBase, altSize) = task.altStack
+        let onAltStack = altBase != 0 && regs.rsp > altBase && regs.rsp <= altBase + altSize
+        // Leave the 128-byte red zone of the interrupted code alone (not needed on a fresh alternate stack).
         var sp = regs.rsp &- 128
+        if action.flags & SignalConstants.SA_ONSTACK != 0 && altBase != 0 && !onAltStack { sp = altBase + altSize }
         sp = (sp &- UInt64(SignalDelivery.frameSize)) & ~15
         sp &-= 8  // as if "call"ed: (rsp + 8) is 16-byte aligned at handler entry
         let ucAddr = sp + 8
@@ -22,8 +26,10 @@ final class SignalDelivery: @unchecked Sendable {
 
         var uc = [UInt8](repeating: 0, count: SignalDelivery.ucontextSize)
         uc.withUnsafeMutableBytes { p in
-            // uc_flags, uc_link, uc_stack (ss_sp, ss_flags, ss_size): no alternate stack yet.
-            p.storeBytes(of: UInt32(2), toByteOffset: 32, as: UInt32.self)  // SS_DISABLE
+            // uc_flags, uc_link, uc_stack (ss_sp, ss_flags, ss_size).
+            p.storeBytes(of: altBase, toByteOffset: 16, as: UInt64.self)
+            p.storeBytes(of: UInt32(altBase == 0 ? 2 : (onAltStack ? 1 : 0)), toByteOffset: 24, as: UInt32.self)  // SS_DISABLE / SS_ONSTACK
+            p.storeBytes(of: altSize, toByteOffset: 32, as: UInt64.self)
             let m = 40  // sigcontext
             let gp: [UInt64] = [regs.r8, regs.r9, regs.r10, regs.r11, regs.r12, regs.r13, regs.r14, regs.r15,
                                 regs.rdi, regs.rsi, regs.rbp, regs.rbx, regs.rdx, regs.rax, regs.rcx, regs.rsp,

@@ -50,12 +50,19 @@ extension Kernel {
                     dentry = try resolve(task: task, path: path, start: start, follow: true)
                 }
             } else {
-                guard !parent.readOnly else { throw Errno.EROFS }
-                guard let dir = parent.inode as? TmpfsInode else { throw Errno.EROFS }
-                let created = try dir.create(name, mode: FileMode.S_IFREG | (mode & 0o7777 & ~task.fs.umask))
-                created.attributes.uid = task.credentials.fsuid
-                created.attributes.gid = task.credentials.fsgid
-                dentry = try parent.child(name, task: task)
+                // A new file: its own permissions are not checked against the open (Linux does not either).
+                try checkDirectoryChange(task, parent)
+                let (inode, donated) = try parent.inode.create(name, mode: mode & 0o7777 & ~task.fs.umask,
+                                                               owner: newOwner(task, in: parent), flags: flags)
+                dentry = parent.created(name, inode: inode)
+                let openFlags = flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_CLOEXEC | OpenFlags.O_NOCTTY | OpenFlags.O_TRUNC)
+                let file: FileDescription
+                if let donated {
+                    file = HostFileDescription(fd: donated, flags: openFlags, dentry: dentry, seekable: true)
+                } else {
+                    file = try dentry.inode.open(openFlags, dentry: dentry, task: task)
+                }
+                return Int(try task.fdTable.add(file, closeOnExec: flags & OpenFlags.O_CLOEXEC != 0))
             }
         } else {
             dentry = try resolve(task: task, path: path, start: start, follow: flags & OpenFlags.O_NOFOLLOW == 0)
@@ -124,6 +131,7 @@ extension Kernel {
         switch dentry.inode {
         case is ProcRoot, is ProcessDirectory: magic = 0x9fa0
         case is TmpfsInode: magic = 0x0102_1994
+        case is OverlayInode: magic = 0x794c_7630  // OVERLAYFS_SUPER_MAGIC
         default: magic = 0x0102_1997  // V9FS, as gVisor's gofer mounts report
         }
         b.withUnsafeMutableBytes { p in
@@ -144,8 +152,8 @@ extension Kernel {
 
 extension SyscallTable {
     func registerFileSyscalls() {
-        register(SyscallNumber.open) { (t, a) throws(Errno) -> Int in try t.kernel.openAt(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, flags: Int(a.a1), mode: UInt32(truncatingIfNeeded: a.a2)) }
-        register(SyscallNumber.openat) { (t, a) throws(Errno) -> Int in try t.kernel.openAt(t, dirfd: a.int0, pathAddress: a.a1, flags: Int(a.a2), mode: UInt32(truncatingIfNeeded: a.a3)) }
+        register(SyscallNumber.open) { (t, a) throws(Errno) -> Int in try t.kernel.openAt(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, flags: Int(a.int1), mode: UInt32(truncatingIfNeeded: a.a2)) }
+        register(SyscallNumber.openat) { (t, a) throws(Errno) -> Int in try t.kernel.openAt(t, dirfd: a.int0, pathAddress: a.a1, flags: Int(a.int2), mode: UInt32(truncatingIfNeeded: a.a3)) }
         register(SyscallNumber.creat) { (t, a) throws(Errno) -> Int in
             try t.kernel.openAt(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, flags: OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, mode: UInt32(truncatingIfNeeded: a.a1))
         }
@@ -169,7 +177,7 @@ extension SyscallTable {
             try t.mm.copyOut(a.a1, try t.fdTable.get(a.int0).stat().encodeStat()); return 0
         }
         register(SyscallNumber.newfstatat) { (t, a) throws(Errno) -> Int in
-            let flags = Int(a.a3)
+            let flags = Int(a.int3)
             guard flags & ~(AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH | AtFlags.AT_NO_AUTOMOUNT) == 0 else { throw Errno.EINVAL }
             let path = try t.mm.readString(a.a1)
             if path.isEmpty && flags & AtFlags.AT_EMPTY_PATH != 0 && a.int0 != AtFlags.AT_FDCWD {
@@ -179,7 +187,7 @@ extension SyscallTable {
             try t.mm.copyOut(a.a2, try d.inode.stat().encodeStat()); return 0
         }
         register(SyscallNumber.statx) { (t, a) throws(Errno) -> Int in
-            let flags = Int(a.a2)
+            let flags = Int(a.int2)
             let path = try t.mm.readString(a.a1)
             let st: FileStat
             if path.isEmpty && flags & AtFlags.AT_EMPTY_PATH != 0 && a.int0 != AtFlags.AT_FDCWD {
@@ -197,13 +205,13 @@ extension SyscallTable {
             let d = try t.kernel.resolveAt(t, dirfd: a.int0, pathAddress: a.a1, flags: AtFlags.AT_EMPTY_PATH, followDefault: false)
             return try t.kernel.copyLink(t, d, a.a2, Int(a.int3))
         }
-        register(SyscallNumber.access) { (t, a) throws(Errno) -> Int in try t.kernel.access(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, mode: Int(a.a1), flags: 0) }
-        register(SyscallNumber.faccessat) { (t, a) throws(Errno) -> Int in try t.kernel.access(t, dirfd: a.int0, pathAddress: a.a1, mode: Int(a.a2), flags: 0) }
-        register(SyscallNumber.faccessat2) { (t, a) throws(Errno) -> Int in try t.kernel.access(t, dirfd: a.int0, pathAddress: a.a1, mode: Int(a.a2), flags: Int(a.a3)) }
+        register(SyscallNumber.access) { (t, a) throws(Errno) -> Int in try t.kernel.access(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, mode: Int(a.int1), flags: 0) }
+        register(SyscallNumber.faccessat) { (t, a) throws(Errno) -> Int in try t.kernel.access(t, dirfd: a.int0, pathAddress: a.a1, mode: Int(a.int2), flags: 0) }
+        register(SyscallNumber.faccessat2) { (t, a) throws(Errno) -> Int in try t.kernel.access(t, dirfd: a.int0, pathAddress: a.a1, mode: Int(a.int2), flags: Int(a.int3)) }
         register(SyscallNumber.getdents64) { (t, a) throws(Errno) -> Int in try t.kernel.getdents64(t, fd: a.int0, address: a.a1, count: Int(a.int2)) }
         register(SyscallNumber.getcwd) { (t, a) throws(Errno) -> Int in
             var b = Array(t.fs.cwd.path.utf8); b.append(0)
-            guard b.count <= Int(a.a1) else { throw Errno.ERANGE }
+            guard UInt64(b.count) <= a.a1 else { throw Errno.ERANGE }
             try t.mm.copyOut(a.a0, b); return b.count
         }
         register(SyscallNumber.chdir) { (t, a) throws(Errno) -> Int in
@@ -226,26 +234,7 @@ extension SyscallTable {
             guard let d = try t.fdTable.get(a.int0).dentry else { throw Errno.EINVAL }
             try t.mm.copyOut(a.a1, t.kernel.statfsBytes(for: d)); return 0
         }
-        register(SyscallNumber.mkdir) { (t, a) throws(Errno) -> Int in try t.kernel.mkdir(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, mode: UInt32(truncatingIfNeeded: a.a1)) }
-        register(SyscallNumber.mkdirat) { (t, a) throws(Errno) -> Int in try t.kernel.mkdir(t, dirfd: a.int0, pathAddress: a.a1, mode: UInt32(truncatingIfNeeded: a.a2)) }
-        register(SyscallNumber.unlink) { (t, a) throws(Errno) -> Int in try t.kernel.unlink(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, directory: false) }
-        register(SyscallNumber.rmdir) { (t, a) throws(Errno) -> Int in try t.kernel.unlink(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, directory: true) }
-        register(SyscallNumber.unlinkat) { (t, a) throws(Errno) -> Int in
-            guard a.a2 & ~UInt64(AtFlags.AT_REMOVEDIR) == 0 else { throw Errno.EINVAL }
-            return try t.kernel.unlink(t, dirfd: a.int0, pathAddress: a.a1, directory: a.a2 & UInt64(AtFlags.AT_REMOVEDIR) != 0)
-        }
-        // Changes to files of the read-only root: EROFS there, as Linux answers on a read-only mount.
-        for n in [SyscallNumber.rename, SyscallNumber.link, SyscallNumber.symlink, SyscallNumber.chmod, SyscallNumber.chown,
-                  SyscallNumber.lchown, SyscallNumber.truncate, SyscallNumber.mknod, SyscallNumber.utimes, SyscallNumber.utime] {
-            register(n) { (t, a) throws(Errno) -> Int in try t.kernel.refuseChange(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0) }
-        }
-        for n in [SyscallNumber.renameat, SyscallNumber.renameat2, SyscallNumber.linkat, SyscallNumber.fchmodat,
-                  SyscallNumber.fchownat, SyscallNumber.mknodat, SyscallNumber.utimensat, SyscallNumber.futimesat] {
-            register(n) { (t, a) throws(Errno) -> Int in
-                if n == SyscallNumber.utimensat && a.a1 == 0 { return try t.kernel.refuseFDChange(t, a.int0) }
-                return try t.kernel.refuseChange(t, dirfd: a.int0, pathAddress: a.a1)
-            }
-        }
+        registerFileChangeSyscalls()
         // Extended attributes: no file here carries any yet (ENODATA / empty lists), and none can be set.
         for n in [SyscallNumber.getxattr, SyscallNumber.lgetxattr] {
             register(n) { (t, a) throws(Errno) -> Int in
@@ -267,10 +256,6 @@ extension SyscallTable {
         for n in [SyscallNumber.fsetxattr, SyscallNumber.fremovexattr] {
             register(n) { (t, a) throws(Errno) -> Int in try t.kernel.refuseFDChange(t, a.int0) }
         }
-        register(SyscallNumber.symlinkat) { (t, a) throws(Errno) -> Int in try t.kernel.refuseChange(t, dirfd: a.int1, pathAddress: a.a2) }
-        for n in [SyscallNumber.fchmod, SyscallNumber.fchown, SyscallNumber.ftruncate, SyscallNumber.fallocate] {
-            register(n) { (t, a) throws(Errno) -> Int in try t.kernel.refuseFDChange(t, a.int0) }
-        }
     }
 }
 
@@ -290,26 +275,6 @@ extension Kernel {
         let st = try d.inode.stat()
         if mode & 2 != 0 && d.readOnly && !(st.mode & FileMode.S_IFMT == FileMode.S_IFCHR) { throw Errno.EROFS }
         try checkAccess(task, st, read: mode & 4 != 0, write: mode & 2 != 0, execute: mode & 1 != 0)
-        return 0
-    }
-
-    func mkdir(_ task: Task, dirfd: Int32, pathAddress: UInt64, mode: UInt32) throws(Errno) -> Int {
-        let path = try task.mm.readString(pathAddress)
-        let (parent, name) = try resolveParent(task: task, path: path, start: try startDentry(task, dirfd, path: path))
-        guard !name.isEmpty else { throw Errno.EEXIST }
-        if (try? parent.child(name, task: task)) != nil { throw Errno.EEXIST }
-        guard !parent.readOnly, let dir = parent.inode as? TmpfsInode else { throw Errno.EROFS }
-        _ = try dir.create(name, mode: FileMode.S_IFDIR | (mode & 0o7777 & ~task.fs.umask))
-        return 0
-    }
-
-    func unlink(_ task: Task, dirfd: Int32, pathAddress: UInt64, directory: Bool) throws(Errno) -> Int {
-        let path = try task.mm.readString(pathAddress)
-        let (parent, name) = try resolveParent(task: task, path: path, start: try startDentry(task, dirfd, path: path))
-        guard !name.isEmpty else { throw directory ? Errno.EBUSY : Errno.EISDIR }
-        _ = try parent.child(name, task: task)
-        guard !parent.readOnly, let dir = parent.inode as? TmpfsInode else { throw Errno.EROFS }
-        try dir.remove(name, directory: directory)
         return 0
     }
 

@@ -59,8 +59,10 @@ extension Kernel {
     func mremap(_ task: Task, old: UInt64, oldSize: UInt64, newSize: UInt64, flags: Int, newAddress: UInt64) throws(Errno) -> Int {
         guard old & PageSize.mask == 0, flags & ~7 == 0 else { throw Errno.EINVAL }
         guard let oldLen = PageSize.roundUp(oldSize), let newLen = PageSize.roundUp(newSize), newLen > 0 else { throw Errno.EINVAL }
+        guard oldLen <= task.mm.maxAddress, newLen <= task.mm.maxAddress else { throw Errno.EINVAL }  // as Linux: beyond TASK_SIZE
         if flags & MemoryFlags.MREMAP_FIXED != 0 && flags & MemoryFlags.MREMAP_MAYMOVE == 0 { throw Errno.EINVAL }
-        guard let v = task.mm.vma(containing: old), oldLen > 0, old + oldLen <= v.end else { throw Errno.EFAULT }
+        // `oldLen <= v.end - old`, not `old + oldLen <= v.end`: a hostile oldSize must not overflow (a trap).
+        guard let v = task.mm.vma(containing: old), oldLen > 0, oldLen <= v.end - old else { throw Errno.EFAULT }
         if flags & MemoryFlags.MREMAP_FIXED == 0 {
             if newLen <= oldLen {
                 if newLen < oldLen { try task.mm.unmap(old + newLen, oldLen - newLen, mirror: task.mirror) }
@@ -96,7 +98,7 @@ extension SyscallTable {
         register(SyscallNumber.mprotect) { (t, a) throws(Errno) -> Int in
             try t.mm.protect(a.a0, a.a1, try Kernel.protection(a.a2), mirror: t.mirror); return 0
         }
-        register(SyscallNumber.mremap) { (t, a) throws(Errno) -> Int in try t.kernel.mremap(t, old: a.a0, oldSize: a.a1, newSize: a.a2, flags: Int(a.a3), newAddress: a.a4) }
+        register(SyscallNumber.mremap) { (t, a) throws(Errno) -> Int in try t.kernel.mremap(t, old: a.a0, oldSize: a.a1, newSize: a.a2, flags: Int(a.int3), newAddress: a.a4) }
         register(SyscallNumber.madvise) { (t, a) throws(Errno) -> Int in
             guard a.a0 & PageSize.mask == 0 else { throw Errno.EINVAL }
             if a.a2 == 4 {  // MADV_DONTNEED: private anonymous memory reads back as zeros
@@ -108,9 +110,22 @@ extension SyscallTable {
         register(SyscallNumber.msync) { (_, a) throws(Errno) -> Int in guard a.a0 & PageSize.mask == 0 else { throw Errno.EINVAL }; return 0 }
         register(SyscallNumber.mincore) { (t, a) throws(Errno) -> Int in
             guard a.a0 & PageSize.mask == 0, let len = PageSize.roundUp(a.a1) else { throw Errno.EINVAL }
-            let pages = Int(len / PageSize.size)
-            guard t.mm.vma(containing: a.a0) != nil else { throw Errno.ENOMEM }
-            try t.mm.copyOut(a.a2, [UInt8](repeating: 1, count: pages))
+            // The whole range must be mapped (ENOMEM otherwise, as Linux), and the answer goes out in chunks:
+            // a hostile length must neither overflow nor make the Sentry allocate one byte per page at once.
+            guard len <= t.mm.maxAddress, a.a0 <= t.mm.maxAddress - len else { throw Errno.ENOMEM }
+            var at = a.a0
+            while at < a.a0 + len {
+                guard let v = t.mm.vma(containing: at) else { throw Errno.ENOMEM }
+                at = v.end
+            }
+            let chunk = [UInt8](repeating: 1, count: 65536)
+            var done: UInt64 = 0
+            let pages = len / PageSize.size
+            while done < pages {
+                let n = min(pages - done, UInt64(chunk.count))
+                try t.mm.copyOut(a.a2 + done, Array(chunk[0..<Int(n)]))
+                done += n
+            }
             return 0
         }
         for n in [SyscallNumber.mlock, SyscallNumber.munlock, SyscallNumber.mlock2, SyscallNumber.mlockall, SyscallNumber.munlockall] {

@@ -32,6 +32,33 @@ extension SyscallTable {
             return groups.count
         }
         register(SyscallNumber.setuid) { (t, a) throws(Errno) -> Int in try t.setIDs(uid: a.int0); return 0 }
+        register(SyscallNumber.setresuid) { (t, a) throws(Errno) -> Int in try t.setResIDs(a.int0, a.int1, a.int2, group: false); return 0 }
+        register(SyscallNumber.setresgid) { (t, a) throws(Errno) -> Int in try t.setResIDs(a.int0, a.int1, a.int2, group: true); return 0 }
+        register(SyscallNumber.setreuid) { (t, a) throws(Errno) -> Int in
+            // setreuid(r, e): a real change (or an effective one differing from the real id) also sets the saved id.
+            let c = t.credentials
+            let saved: Int32 = (a.int0 != -1 || (a.int1 != -1 && UInt32(bitPattern: a.int1) != c.uid)) ? (a.int1 != -1 ? a.int1 : Int32(bitPattern: c.euid)) : -1
+            try t.setResIDs(a.int0, a.int1, saved, group: false); return 0
+        }
+        register(SyscallNumber.setregid) { (t, a) throws(Errno) -> Int in
+            let c = t.credentials
+            let saved: Int32 = (a.int0 != -1 || (a.int1 != -1 && UInt32(bitPattern: a.int1) != c.gid)) ? (a.int1 != -1 ? a.int1 : Int32(bitPattern: c.egid)) : -1
+            try t.setResIDs(a.int0, a.int1, saved, group: true); return 0
+        }
+        register(SyscallNumber.setfsuid) { (t, a) throws(Errno) -> Int in
+            let old = t.credentials.fsuid
+            let u = UInt32(truncatingIfNeeded: a.a0)
+            let c = t.credentials
+            if c.euid == 0 || [c.uid, c.euid, c.suid, c.fsuid].contains(u) { t.credentials.fsuid = u }
+            return Int(old)
+        }
+        register(SyscallNumber.setfsgid) { (t, a) throws(Errno) -> Int in
+            let old = t.credentials.fsgid
+            let g = UInt32(truncatingIfNeeded: a.a0)
+            let c = t.credentials
+            if c.euid == 0 || [c.gid, c.egid, c.sgid, c.fsgid].contains(g) { t.credentials.fsgid = g }
+            return Int(old)
+        }
         register(SyscallNumber.setgid) { (t, a) throws(Errno) -> Int in try t.setIDs(gid: a.int0); return 0 }
         register(SyscallNumber.setgroups) { (t, a) throws(Errno) -> Int in
             guard t.credentials.euid == 0 else { throw Errno.EPERM }
@@ -59,7 +86,7 @@ extension SyscallTable {
         }
         register(SyscallNumber.clone3) { (t, a) throws(Errno) -> Int in
             guard a.a1 >= 64, a.a1 <= 4096 else { throw Errno.EINVAL }
-            let b = try t.mm.copyIn(a.a0, 88 <= Int(a.a1) ? 88 : 64)
+            let b = try t.mm.copyIn(a.a0, a.a1 >= 88 ? 88 : 64)
             func f(_ i: Int) -> UInt64 { b.withUnsafeBytes { $0.load(fromByteOffset: i * 8, as: UInt64.self) } }
             // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, ...
             let flags = f(0), exitSignal = f(4), stack = f(5), stackSize = f(6)
@@ -68,9 +95,9 @@ extension SyscallTable {
                                       parentTID: f(3), childTID: f(2), tls: f(7))
         }
         register(SyscallNumber.execve) { (t, a) throws(Errno) -> Int in try t.kernel.execve(t, pathAddress: a.a0, argv: a.a1, envp: a.a2, dirfd: AtFlags.AT_FDCWD, flags: 0) }
-        register(SyscallNumber.execveat) { (t, a) throws(Errno) -> Int in try t.kernel.execve(t, pathAddress: a.a1, argv: a.a2, envp: a.a3, dirfd: a.int0, flags: Int(a.a4)) }
-        register(SyscallNumber.wait4) { (t, a) throws(Errno) -> Int in try t.kernel.wait4(t, pid: a.int0, statusAddress: a.a1, options: Int(a.a2), rusage: a.a3) }
-        register(SyscallNumber.waitid) { (t, a) throws(Errno) -> Int in try t.kernel.waitid(t, idType: Int(a.a0), id: a.int1, infop: a.a2, options: Int(a.a3)) }
+        register(SyscallNumber.execveat) { (t, a) throws(Errno) -> Int in try t.kernel.execve(t, pathAddress: a.a1, argv: a.a2, envp: a.a3, dirfd: a.int0, flags: Int(Int32(truncatingIfNeeded: a.a4))) }
+        register(SyscallNumber.wait4) { (t, a) throws(Errno) -> Int in try t.kernel.wait4(t, pid: a.int0, statusAddress: a.a1, options: Int(a.int2), rusage: a.a3) }
+        register(SyscallNumber.waitid) { (t, a) throws(Errno) -> Int in try t.kernel.waitid(t, idType: Int(a.int0), id: a.int1, infop: a.a2, options: Int(a.int3)) }
 
         register(SyscallNumber.set_tid_address) { (t, a) throws(Errno) -> Int in t.clearChildTID = a.a0; return Int(t.tid) }
         register(SyscallNumber.set_robust_list) { (t, a) throws(Errno) -> Int in
@@ -82,7 +109,7 @@ extension SyscallTable {
             try t.mm.write(a.a1, t.robustList); try t.mm.write(a.a2, UInt64(24)); return 0
         }
         register(SyscallNumber.arch_prctl) { (t, a) throws(Errno) -> Int in
-            switch Int(a.a0) {
+            switch Int(a.int0) {
             case ArchPrctlCodes.ARCH_SET_FS:
                 guard a.a1 < (1 << 47) else { throw Errno.EPERM }
                 t.registers.fsBase = a.a1; return 0
@@ -106,7 +133,7 @@ extension SyscallTable {
         register(SyscallNumber.sethostname) { (t, a) throws(Errno) -> Int in
             guard t.credentials.euid == 0 else { throw Errno.EPERM }
             guard a.a1 <= 64 else { throw Errno.EINVAL }
-            let bytes = try t.mm.copyIn(a.a0, Int(a.a1))
+            let bytes = try t.mm.copyIn(a.a0, Int(a.int1))
             t.kernel.hostname = String(decoding: bytes, as: UTF8.self)
             return 0
         }
@@ -152,14 +179,18 @@ extension SyscallTable {
             return Int(old)
         }
         register(SyscallNumber.prctl) { (t, a) throws(Errno) -> Int in
-            switch Int(a.a0) {
+            switch Int(a.int0) {
             case 15:  // PR_SET_NAME
                 let bytes = try t.mm.readCString(a.a1, max: 16)
                 t.name = String(decoding: bytes.prefix(15), as: UTF8.self); return 0
             case 16:  // PR_GET_NAME
                 var b = Array(t.name.utf8.prefix(15)); b.append(0)
                 try t.mm.copyOut(a.a1, b); return 0
-            case 1, 2: return 0  // PR_SET_PDEATHSIG / PR_GET_PDEATHSIG: accepted, the parent is in the sandbox too
+            case 1:  // PR_SET_PDEATHSIG
+                guard a.a1 <= 64 else { throw Errno.EINVAL }
+                t.parentDeathSignal = Int32(a.a1); return 0
+            case 2:  // PR_GET_PDEATHSIG
+                try t.mm.write(a.a1, t.parentDeathSignal); return 0
             case 38: return 0    // PR_SET_NO_NEW_PRIVS: privileges never grow in the sandbox
             case 39: return 1    // PR_GET_NO_NEW_PRIVS
             case 36, 37: return 0 // PR_SET/GET_CHILD_SUBREAPER
@@ -169,22 +200,116 @@ extension SyscallTable {
             default: throw Errno.EINVAL
             }
         }
-        register(SyscallNumber.getrlimit) { (t, a) throws(Errno) -> Int in try t.kernel.writeRlimit(t, resource: Int(a.a0), address: a.a1); return 0 }
-        register(SyscallNumber.setrlimit) { (_, a) throws(Errno) -> Int in guard a.a0 < 16 else { throw Errno.EINVAL }; return 0 }
+        register(SyscallNumber.getrlimit) { (t, a) throws(Errno) -> Int in try t.kernel.writeRlimit(t, t.threadGroup, resource: Int(a.int0), address: a.a1); return 0 }
+        register(SyscallNumber.setrlimit) { (t, a) throws(Errno) -> Int in
+            try t.kernel.setRlimit(t, t.threadGroup, resource: Int(a.int0), address: a.a1); return 0
+        }
         register(SyscallNumber.prlimit64) { (t, a) throws(Errno) -> Int in
-            guard a.int0 == 0 || a.int0 == t.threadGroup.pid || t.kernel.group(a.int0) != nil else { throw Errno.ESRCH }
+            let target = a.int0 == 0 ? t.threadGroup : t.kernel.group(a.int0)
+            guard let g = target, g.zombieStatus == nil else { throw Errno.ESRCH }
             guard a.a1 < 16 else { throw Errno.EINVAL }
-            if a.a3 != 0 { try t.kernel.writeRlimit(t, resource: Int(a.a1), address: a.a3) }
+            let oldValues = a.a3 != 0 ? t.kernel.rlimit(g, Int(a.int1)) : nil
+            if a.a2 != 0 { try t.kernel.setRlimit(t, g, resource: Int(a.int1), address: a.a2) }
+            if let (cur, max) = oldValues { try t.mm.write(a.a3, cur); try t.mm.write(a.a3 + 8, max) }
             return 0
         }
-        register(SyscallNumber.getrusage) { (t, a) throws(Errno) -> Int in
-            guard a.int0 == 0 || a.int0 == -1 || a.int0 == 1 else { throw Errno.EINVAL }
-            try t.mm.copyOut(a.a1, [UInt8](repeating: 0, count: 144)); return 0
+        register(SyscallNumber.capget) { (t, a) throws(Errno) -> Int in
+            // struct __user_cap_header_struct { u32 version; int pid }; versions 1 (one set), 2 and 3 (two).
+            let version: UInt32 = try t.mm.read(a.a0, as: UInt32.self)
+            let pid: Int32 = try t.mm.read(a.a0 + 4, as: Int32.self)
+            let words: Int
+            switch version {
+            case 0x1998_0330: words = 1
+            case 0x2007_1026, 0x2008_0522: words = 2
+            default: try t.mm.write(a.a0, UInt32(0x2008_0522)); throw a.a1 == 0 ? Errno.EINVAL : Errno.EINVAL
+            }
+            guard pid >= 0 else { throw Errno.EINVAL }
+            guard pid == 0 || t.kernel.group(pid) != nil else { throw Errno.ESRCH }
+            guard a.a1 != 0 else { return 0 }
+            let caps = t.capabilities
+            var out = [UInt8](repeating: 0, count: 12 * words)
+            out.withUnsafeMutableBytes { b in
+                for w in 0..<words {
+                    let shift = UInt64(32 * w)
+                    b.storeBytes(of: UInt32(truncatingIfNeeded: caps.effective >> shift), toByteOffset: w * 12, as: UInt32.self)
+                    b.storeBytes(of: UInt32(truncatingIfNeeded: caps.permitted >> shift), toByteOffset: w * 12 + 4, as: UInt32.self)
+                    b.storeBytes(of: UInt32(truncatingIfNeeded: caps.inheritable >> shift), toByteOffset: w * 12 + 8, as: UInt32.self)
+                }
+            }
+            try t.mm.copyOut(a.a1, out)
+            return 0
         }
-        register(SyscallNumber.times) { (t, a) throws(Errno) -> Int in
-            if a.a0 != 0 { try t.mm.copyOut(a.a0, [UInt8](repeating: 0, count: 32)) }
-            return Int((monotonicNanoseconds() - t.kernel.bootMonotonic) / 10_000_000)
+        register(SyscallNumber.capset) { (t, a) throws(Errno) -> Int in
+            let version: UInt32 = try t.mm.read(a.a0, as: UInt32.self)
+            let pid: Int32 = try t.mm.read(a.a0 + 4, as: Int32.self)
+            guard version == 0x2008_0522 || version == 0x2007_1026 || version == 0x1998_0330 else { throw Errno.EINVAL }
+            guard pid == 0 || pid == t.tid else { throw Errno.EPERM }
+            let words = version == 0x1998_0330 ? 1 : 2
+            let raw = try t.mm.copyIn(a.a1, 12 * words)
+            var e: UInt64 = 0, p: UInt64 = 0, i: UInt64 = 0
+            raw.withUnsafeBytes { b in
+                for w in 0..<words {
+                    let shift = UInt64(32 * w)
+                    e |= UInt64(b.load(fromByteOffset: w * 12, as: UInt32.self)) << shift
+                    p |= UInt64(b.load(fromByteOffset: w * 12 + 4, as: UInt32.self)) << shift
+                    i |= UInt64(b.load(fromByteOffset: w * 12 + 8, as: UInt32.self)) << shift
+                }
+            }
+            var caps = t.capabilities
+            // Permitted can only shrink; effective must stay within permitted; inheritable within bounding.
+            guard p & ~caps.permitted == 0, e & ~p == 0, i & ~(caps.inheritable | caps.permitted) == 0 else { throw Errno.EPERM }
+            caps.permitted = p; caps.effective = e; caps.inheritable = i
+            t.capabilities = caps
+            return 0
         }
+        register(SyscallNumber.getpriority) { (t, a) throws(Errno) -> Int in
+            guard a.a0 <= 2 else { throw Errno.EINVAL }
+            if a.a0 == 0 && a.int1 != 0 && t.kernel.group(a.int1) == nil { throw Errno.ESRCH }
+            return 20 - Int(t.threadGroup.nice)  // the kernel's encoding: 40..1 for nice -20..19
+        }
+        register(SyscallNumber.setpriority) { (t, a) throws(Errno) -> Int in
+            guard a.a0 <= 2 else { throw Errno.EINVAL }
+            let target = a.a0 == 0 && a.int1 != 0 ? t.kernel.group(a.int1) : t.threadGroup
+            guard let g = target else { throw Errno.ESRCH }
+            let nice = max(-20, min(19, a.int2))
+            if nice < g.nice && t.capabilities.effective & (1 << 23) == 0 { throw Errno.EACCES }  // CAP_SYS_NICE
+            g.nice = nice
+            return 0
+        }
+        register(SyscallNumber.sched_getscheduler) { (t, a) throws(Errno) -> Int in
+            guard a.int0 >= 0 else { throw Errno.EINVAL }
+            guard a.int0 == 0 || t.kernel.task(a.int0) != nil else { throw Errno.ESRCH }
+            return 0  // SCHED_OTHER
+        }
+        register(SyscallNumber.sched_getparam) { (t, a) throws(Errno) -> Int in
+            guard a.int0 >= 0, a.a1 != 0 else { throw Errno.EINVAL }
+            guard a.int0 == 0 || t.kernel.task(a.int0) != nil else { throw Errno.ESRCH }
+            try t.mm.write(a.a1, Int32(0)); return 0
+        }
+        register(SyscallNumber.sched_setscheduler) { (t, a) throws(Errno) -> Int in
+            guard a.int0 >= 0 else { throw Errno.EINVAL }
+            guard a.int0 == 0 || t.kernel.task(a.int0) != nil else { throw Errno.ESRCH }
+            let policy = a.int1 & ~0x4000_0000  // SCHED_RESET_ON_FORK
+            guard [0, 3, 5].contains(policy) else { throw Errno.EPERM }  // OTHER, BATCH, IDLE; real-time needs privilege we do not grant
+            return 0
+        }
+        register(SyscallNumber.sched_setparam) { (t, a) throws(Errno) -> Int in
+            guard a.int0 >= 0, a.a1 != 0 else { throw Errno.EINVAL }
+            guard a.int0 == 0 || t.kernel.task(a.int0) != nil else { throw Errno.ESRCH }
+            let prio: Int32 = try t.mm.read(a.a1, as: Int32.self)
+            guard prio == 0 else { throw Errno.EINVAL }
+            return 0
+        }
+        register(SyscallNumber.sched_get_priority_max) { (_, a) throws(Errno) -> Int in
+            switch a.int0 { case 1, 2: return 99; case 0, 3, 5: return 0; default: throw Errno.EINVAL }
+        }
+        register(SyscallNumber.sched_get_priority_min) { (_, a) throws(Errno) -> Int in
+            switch a.int0 { case 1, 2: return 1; case 0, 3, 5: return 0; default: throw Errno.EINVAL }
+        }
+        register(SyscallNumber.sched_rr_get_interval) { (t, a) throws(Errno) -> Int in
+            try t.kernel.writeTimespec(t, a.a1, 100_000_000); return 0
+        }
+        // getrusage and times: TimerSyscalls.swift.
         register(SyscallNumber.sched_yield) { (_, _) throws(Errno) -> Int in sched_yield(); return 0 }
         register(SyscallNumber.sched_getaffinity) { (t, a) throws(Errno) -> Int in
             let n = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -204,6 +329,33 @@ extension SyscallTable {
 }
 
 extension Task {
+    /// setresuid/setresgid: -1 keeps a value; without privilege each new id must be one of the current three.
+    func setResIDs(_ r: Int32, _ e: Int32, _ s: Int32, group: Bool) throws(Errno) {
+        var c = credentials
+        let current = group ? [c.gid, c.egid, c.sgid] : [c.uid, c.euid, c.suid]
+        let privileged = c.euid == 0 || capabilities.effective & (1 << (group ? 6 : 7)) != 0  // CAP_SETGID / CAP_SETUID
+        for v in [r, e, s] where v != -1 {
+            guard privileged || current.contains(UInt32(bitPattern: v)) else { throw Errno.EPERM }
+        }
+        if group {
+            if r != -1 { c.gid = UInt32(bitPattern: r) }
+            if e != -1 { c.egid = UInt32(bitPattern: e) }
+            if s != -1 { c.sgid = UInt32(bitPattern: s) }
+            c.fsgid = c.egid
+        } else {
+            let wasRoot = c.euid == 0
+            if r != -1 { c.uid = UInt32(bitPattern: r) }
+            if e != -1 { c.euid = UInt32(bitPattern: e) }
+            if s != -1 { c.suid = UInt32(bitPattern: s) }
+            c.fsuid = c.euid
+            // Leaving uid 0 everywhere drops the capabilities, as Linux does without SECBIT_KEEP_CAPS.
+            if wasRoot && c.uid != 0 && c.euid != 0 && c.suid != 0 { capabilities = CapabilitySets(effective: 0, permitted: 0) }
+            else if wasRoot && c.euid != 0 { capabilities.effective = 0 }
+            else if !wasRoot && c.euid == 0 { capabilities.effective = capabilities.permitted }
+        }
+        credentials = c
+    }
+
     func setIDs(uid: Int32? = nil, gid: Int32? = nil) throws(Errno) {
         if let uid {
             let u = UInt32(bitPattern: uid)
@@ -221,24 +373,45 @@ extension Task {
 }
 
 extension Kernel {
-    func writeRlimit(_ task: Task, resource: Int, address: UInt64) throws(Errno) {
-        let inf = UInt64.max
-        let limits: [Int: (UInt64, UInt64)] = [
-            3: (8 << 20, inf),        // RLIMIT_STACK
-            7: (1024, 1_048_576),     // RLIMIT_NOFILE
-            6: (32768, 32768),        // RLIMIT_NPROC
-            8: (64 << 10, 64 << 10),  // RLIMIT_MEMLOCK
-            4: (0, inf),              // RLIMIT_CORE
-            13: (0, 0), 14: (0, 0),   // RLIMIT_NICE, RLIMIT_RTPRIO
-            11: (inf, inf),           // RLIMIT_SIGPENDING
-        ]
+    /// The (soft, hard) limit of `resource` for process `group`.
+    func rlimit(_ group: ThreadGroup, _ resource: Int) -> (UInt64, UInt64) {
+        if let set = taskLock.withLock({ group.rlimits[resource] }) { return set }
+        return Kernel.defaultRlimits[resource] ?? (UInt64.max, UInt64.max)
+    }
+
+    static let defaultRlimits: [Int: (UInt64, UInt64)] = [
+        3: (8 << 20, UInt64.max),   // RLIMIT_STACK
+        7: (1024, 1_048_576),       // RLIMIT_NOFILE
+        6: (32768, 32768),          // RLIMIT_NPROC
+        8: (64 << 10, 64 << 10),    // RLIMIT_MEMLOCK
+        4: (0, UInt64.max),         // RLIMIT_CORE
+        13: (0, 0), 14: (0, 0),     // RLIMIT_NICE, RLIMIT_RTPRIO
+    ]
+
+    /// setrlimit/prlimit64: the soft limit may not exceed the hard one; raising the hard limit needs
+    /// CAP_SYS_RESOURCE. RLIMIT_NOFILE is enforced by the descriptor table.
+    func setRlimit(_ task: Task, _ group: ThreadGroup, resource: Int, address: UInt64) throws(Errno) {
         guard resource >= 0 && resource < 16 else { throw Errno.EINVAL }
-        let (cur, max) = limits[resource] ?? (inf, inf)
+        let cur: UInt64 = try task.mm.read(address, as: UInt64.self)
+        let max: UInt64 = try task.mm.read(address + 8, as: UInt64.self)
+        guard cur <= max else { throw Errno.EINVAL }
+        let (_, oldMax) = rlimit(group, resource)
+        if max > oldMax && task.capabilities.effective & (1 << 24) == 0 { throw Errno.EPERM }  // CAP_SYS_RESOURCE
+        if resource == 7 && max > 1_048_576 { throw Errno.EPERM }  // nr_open
+        taskLock.withLock { group.rlimits[resource] = (cur, max) }
+        if resource == 7 {
+            for t in taskLock.withLock({ group.tasks }) { t.fdTable.limit = Int32(clamping: cur) }
+        }
+    }
+
+    func writeRlimit(_ task: Task, _ group: ThreadGroup, resource: Int, address: UInt64) throws(Errno) {
+        guard resource >= 0 && resource < 16 else { throw Errno.EINVAL }
+        let (cur, max) = rlimit(group, resource)
         try task.mm.write(address, cur)
         try task.mm.write(address + 8, max)
     }
 
-    /// fork, vfork and clone. Threads (CLONE_THREAD) are not supported yet.
+    /// fork, vfork and clone (threads: cloneThread).
     func clone(_ parent: Task, flags: UInt64, stack: UInt64, parentTID: UInt64, childTID: UInt64, tls: UInt64) throws(Errno) -> Int {
         if flags & CloneFlags.CLONE_THREAD != 0 {
             return try cloneThread(parent, flags: flags, stack: stack, parentTID: parentTID, childTID: childTID, tls: tls)
@@ -259,6 +432,10 @@ extension Kernel {
                          credentials: parent.credentials)
         child.name = parent.name
         child.signalMask = parent.signalMask
+        child.capabilities = parent.capabilities
+        child.altStack = flags & CloneFlags.CLONE_VM != 0 ? (0, 0) : parent.altStack
+        group.rlimits = parent.threadGroup.rlimits
+        group.nice = parent.threadGroup.nice
         var regs = parent.registers
         regs.rax = 0
         if stack != 0 { regs.rsp = stack }
@@ -297,6 +474,7 @@ extension Kernel {
                          credentials: parent.credentials)
         child.name = parent.name
         child.signalMask = parent.signalMask
+        child.capabilities = parent.capabilities
         var regs = parent.registers
         regs.rax = 0
         if stack != 0 { regs.rsp = stack }
@@ -369,6 +547,7 @@ extension Kernel {
             return 0
         }
         task.fdTable.closeOnExec()
+        timersOnExec(task)  // POSIX timers end with the old image (Time/ProcessTimers.swift)
         task.threadGroup.handlers.resetForExec()
         task.savedFPStates = []
         task.clearChildTID = 0
@@ -394,19 +573,52 @@ extension Kernel {
         }
     }
 
+    /// A job-control change of a child not yet reported: (child, stop signal, or nil for "continued").
+    /// Clears the report unless `keep` (WNOWAIT).
+    private func findStopOrContinue(_ task: Task, selector: (ThreadGroup) -> Bool, stopped: Bool, continued: Bool,
+                                    keep: Bool) -> (ThreadGroup, Int32?)? {
+        taskLock.withLock { () -> (ThreadGroup, Int32?)? in
+            for c in task.threadGroup.children.values.filter(selector).sorted(by: { $0.pid < $1.pid }) where c.zombieStatus == nil {
+                if stopped, c.unreportedStop, let sig = c.stopSignal {
+                    if !keep { c.unreportedStop = false }
+                    return (c, sig)
+                }
+                if continued, c.unreportedContinue {
+                    if !keep { c.unreportedContinue = false }
+                    return (c, nil)
+                }
+            }
+            return nil
+        }
+    }
+
     func wait4(_ task: Task, pid: Int32, statusAddress: UInt64, options: Int, rusage: UInt64) throws(Errno) -> Int {
         let known = WaitFlags.WNOHANG | WaitFlags.WUNTRACED | WaitFlags.WCONTINUED | WaitFlags.__WNOTHREAD | WaitFlags.__WALL | WaitFlags.__WCLONE
         guard options & ~known == 0 else { throw Errno.EINVAL }
         let parent = task.threadGroup
         var found: ThreadGroup?
+        var jobChange: (ThreadGroup, Int32?)?
+        let selector = { (g: ThreadGroup) -> Bool in self.matches(g, selector: pid, parent: parent) }
         try task.block(on: [parent.childEvents]) { () throws(Errno) -> Bool in
-            found = try findExited(task, selector: { self.matches($0, selector: pid, parent: parent) }, keep: false)
-            return found != nil || options & WaitFlags.WNOHANG != 0
+            found = try findExited(task, selector: selector, keep: false)
+            if found == nil {
+                jobChange = findStopOrContinue(task, selector: selector, stopped: options & WaitFlags.WUNTRACED != 0,
+                                               continued: options & WaitFlags.WCONTINUED != 0, keep: false)
+            }
+            return found != nil || jobChange != nil || options & WaitFlags.WNOHANG != 0
+        }
+        if let (child, stopSignal) = jobChange {
+            // Stopped: 0x7f | sig << 8. Continued: 0xffff.
+            let raw: Int32 = stopSignal.map { 0x7f | ($0 << 8) } ?? 0xffff
+            if statusAddress != 0 { try task.mm.write(statusAddress, raw) }
+            if rusage != 0 { try task.mm.copyOut(rusage, [UInt8](repeating: 0, count: 144)) }
+            return Int(child.pid)
         }
         guard let child = found, let status = child.zombieStatus else { return 0 }
         if statusAddress != 0 { try task.mm.write(statusAddress, status.raw) }
-        if rusage != 0 { try task.mm.copyOut(rusage, [UInt8](repeating: 0, count: 144)) }
+        let usage = accountReapedChild(child, parent: parent)  // CPU times (Time/CPUClocks.swift)
         reap(child)
+        if rusage != 0 { try task.mm.copyOut(rusage, usage) }
         return Int(child.pid)
     }
 
@@ -421,9 +633,25 @@ extension Kernel {
         default: throw Errno.EINVAL
         }
         var found: ThreadGroup?
+        var jobChange: (ThreadGroup, Int32?)?
         try task.block(on: [parent.childEvents]) { () throws(Errno) -> Bool in
             found = options & WaitFlags.WEXITED != 0 ? try findExited(task, selector: selector, keep: true) : nil
-            return found != nil || options & WaitFlags.WNOHANG != 0
+            if found == nil {
+                // ECHILD when there are no children at all, as for WEXITED.
+                if options & WaitFlags.WEXITED == 0 { _ = try findExited(task, selector: selector, keep: true) }
+                jobChange = findStopOrContinue(task, selector: selector, stopped: options & WaitFlags.WSTOPPED != 0,
+                                               continued: options & WaitFlags.WCONTINUED != 0,
+                                               keep: options & WaitFlags.WNOWAIT != 0)
+            }
+            return found != nil || jobChange != nil || options & WaitFlags.WNOHANG != 0
+        }
+        if let (child, stopSignal) = jobChange {
+            if infop != 0 {
+                let info = PendingSignal(signal: Signal.SIGCHLD.rawValue, code: stopSignal == nil ? 6 : 5,  // CLD_CONTINUED / CLD_STOPPED
+                                         senderPID: child.pid, senderUID: 0, status: stopSignal ?? Signal.SIGCONT.rawValue)
+                try task.mm.copyOut(infop, info.encode())
+            }
+            return 0
         }
         guard let child = found, let status = child.zombieStatus else {
             if infop != 0 { try task.mm.copyOut(infop, [UInt8](repeating: 0, count: 128)) }
@@ -437,7 +665,7 @@ extension Kernel {
                                      status: exited ? (status.raw >> 8) & 0xff : status.raw & 0x7f)
             try task.mm.copyOut(infop, info.encode())
         }
-        if options & WaitFlags.WNOWAIT == 0 { reap(child) }
+        if options & WaitFlags.WNOWAIT == 0 { _ = accountReapedChild(child, parent: parent); reap(child) }
         return 0
     }
 }

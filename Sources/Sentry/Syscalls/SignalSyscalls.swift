@@ -21,9 +21,12 @@ extension Kernel {
         if signal == 0 { return 0 }
         for g in targets {
             // The container's init only gets signals it has a handler for (SIGKILL/SIGSTOP excepted from outside only).
+            // The container's init only gets signals from inside it that it handles or blocks (SIGKILL and
+            // SIGSTOP never), as Linux treats a pid namespace's init.
             if g.pid == 1 && g !== task.threadGroup {
                 let h = g.handlers.lock.withLock { g.handlers.actions[Int(signal)].handler }
-                if h == SignalConstants.SIG_DFL || signal == 9 || signal == 19 { continue }
+                let blocked = taskLock.withLock { g.tasks.contains { $0.signalMask.contains(Signal(signal)) } }
+                if signal == 9 || signal == 19 || (h == SignalConstants.SIG_DFL && !blocked) { continue }
             }
             sendSignal(to: g, PendingSignal(signal: signal, code: 0, senderPID: task.threadGroup.pid, senderUID: task.credentials.uid))
         }
@@ -77,7 +80,7 @@ extension SyscallTable {
             if a.a1 != 0 {
                 let set = SignalSet(bits: try t.mm.read(a.a1, as: UInt64.self))
                 var m = t.signalMask
-                switch Int(a.a0) {
+                switch Int(a.int0) {
                 case SignalConstants.SIG_BLOCK: m.bits |= set.bits
                 case SignalConstants.SIG_UNBLOCK: m.bits &= ~set.bits
                 case SignalConstants.SIG_SETMASK: m = set
@@ -124,6 +127,36 @@ extension SyscallTable {
             while !t.hasDeliverableSignal() { t.waiter.wait() }
             throw Errno.ERESTARTNOHAND
         }
+        register(SyscallNumber.rt_sigtimedwait) { (t, a) throws(Errno) -> Int in
+            guard a.a3 == 8 else { throw Errno.EINVAL }
+            let set = SignalSet(bits: try t.mm.read(a.a0, as: UInt64.self) & ~SignalSet.unblockable.bits)
+            let deadline = a.a2 == 0 ? nil : monotonicNanoseconds() + UInt64(try t.kernel.readTimespecNanos(t, a.a2))
+            var taken: PendingSignal?
+            let take = { () -> PendingSignal? in
+                t.kernel.taskLock.withLock {
+                    if let i = t.pendingSignals.firstIndex(where: { set.contains(Signal($0.signal)) }) { return t.pendingSignals.remove(at: i) }
+                    if let i = t.threadGroup.pendingSignals.firstIndex(where: { set.contains(Signal($0.signal)) }) {
+                        return t.threadGroup.pendingSignals.remove(at: i)
+                    }
+                    return nil
+                }
+            }
+            do throws(Errno) {
+                try t.block(on: [], deadline: deadline) { () throws(Errno) -> Bool in taken = take(); return taken != nil }
+            } catch {
+                if error == .ETIMEDOUT { throw Errno.EAGAIN }
+                throw error == .ERESTARTSYS ? Errno.EINTR : error
+            }
+            guard let sig = taken else { throw Errno.EAGAIN }
+            if a.a1 != 0 { try t.mm.copyOut(a.a1, sig.encode()) }
+            return Int(sig.signal)
+        }
+        register(SyscallNumber.rt_sigqueueinfo) { (t, a) throws(Errno) -> Int in
+            try t.kernel.queueSignalInfo(t, tgid: a.int0, tid: nil, signal: a.int1, info: a.a2)
+        }
+        register(SyscallNumber.rt_tgsigqueueinfo) { (t, a) throws(Errno) -> Int in
+            try t.kernel.queueSignalInfo(t, tgid: a.int0, tid: a.int1, signal: a.int2, info: a.a3)
+        }
         register(SyscallNumber.sigaltstack) { (t, a) throws(Errno) -> Int in
             if a.a1 != 0 {
                 var b = [UInt8](repeating: 0, count: 24)
@@ -150,6 +183,24 @@ extension SyscallTable {
 }
 
 extension Kernel {
+    /// sigqueue: a signal with a caller-supplied si_code (negative: it may not pose as the kernel) and si_value.
+    func queueSignalInfo(_ task: Task, tgid: Int32, tid: Int32?, signal: Int32, info: UInt64) throws(Errno) -> Int {
+        guard signal >= 1, signal <= 64 else { throw Errno.EINVAL }
+        let raw = try task.mm.copyIn(info, 128)
+        let code = raw.withUnsafeBytes { $0.load(fromByteOffset: 8, as: Int32.self) }
+        let value = raw.withUnsafeBytes { $0.load(fromByteOffset: 24, as: UInt64.self) }
+        guard code < 0, code != -6 else { throw Errno.EPERM }  // not SI_USER/kernel codes, not SI_TKILL
+        let pending = PendingSignal(signal: signal, code: code, senderPID: task.threadGroup.pid, senderUID: task.credentials.uid, value: value)
+        if let tid {
+            guard let target = self.task(tid), target.threadGroup.pid == tgid else { throw Errno.ESRCH }
+            target.queueSignal(pending)
+        } else {
+            guard let g = group(tgid), g.zombieStatus == nil else { throw Errno.ESRCH }
+            sendSignal(to: g, pending)
+        }
+        return 0
+    }
+
     func tgkill(_ task: Task, tgid: Int32, tid: Int32, signal: Int32) throws(Errno) -> Int {
         guard signal >= 0, signal <= 64 else { throw Errno.EINVAL }
         guard let target = self.task(tid), tgid == -1 || target.threadGroup.pid == tgid else { throw Errno.ESRCH }

@@ -25,6 +25,10 @@ final class SyscallTable: @unchecked Sendable {
         registerSignalSyscalls()
         registerTimeSyscalls()
         registerMiscSyscalls()
+        registerTimerSyscalls()
+        registerSysVSyscalls()
+        registerIPCSyscalls()
+        registerSocketSyscalls()
     }
 
     func register(_ number: Int, _ handler: @escaping SyscallHandler) { handlers[number] = handler }
@@ -37,6 +41,13 @@ final class SyscallTable: @unchecked Sendable {
         let strace = task.kernel.config.strace
         let result: Int
         task.registersReplaced = false
+        // `int $0x80` (bytes CD 80) asks for the 32-bit ABI, which the Sentry does not offer: ENOSYS, as gVisor
+        // answers, rather than running a 64-bit syscall that happens to have the same number.
+        if task.mm.peekUInt16(regs.rip &- 2) == 0x80cd {
+            task.registers.rax = UInt64(bitPattern: Int64(-Int(Errno.ENOSYS.rawValue)))
+            if strace { task.kernel.log("[\(task.tid)] int $0x80 syscall \(number) (32-bit ABI) = -1 ENOSYS") }
+            return
+        }
         if number >= 0, number < handlers.count, let h = handlers[number] {
             do { result = try h(task, args) } catch { result = -Int(error.rawValue) }
         } else {

@@ -14,10 +14,10 @@ extension Kernel {
              ClockIDs.CLOCK_BOOTTIME, ClockIDs.CLOCK_BOOTTIME_ALARM:
             // The sandbox's monotonic clock starts near zero at boot, like a fresh machine's.
             return Int64(monotonicNanoseconds() - bootMonotonic) + 1_000_000_000
-        case ClockIDs.CLOCK_PROCESS_CPUTIME_ID, ClockIDs.CLOCK_THREAD_CPUTIME_ID:
-            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
         default:
-            if clock < 0 { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) } else { throw Errno.EINVAL }
+            // CPU-time clocks (process, thread, and clock_getcpuclockid ids): Time/CPUClocks.swift.
+            if let n = try cpuClockNanoseconds(task, clock) { return n }
+            throw Errno.EINVAL
         }
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
@@ -84,18 +84,7 @@ extension SyscallTable {
         register(SyscallNumber.getrandom) { (t, a) throws(Errno) -> Int in
             guard a.a2 & ~UInt64(7) == 0 else { throw Errno.EINVAL }
             let n = Int(min(a.a1, 1 << 25))
-            let segs = try t.mm.segments(a.a0, n, write: true)
-            var total = 0
-            for s in segs {
-                var off = 0
-                while off < s.count {
-                    let r = clinux_getrandom(s.baseAddress! + off, UInt(s.count - off), 0)
-                    if r <= 0 { break }
-                    off += r
-                }
-                total += off
-            }
-            return total
+            return try t.mm.segments(a.a0, n, write: true).reduce(0) { $0 + fillRandom($1) }
         }
         register(SyscallNumber.sysinfo) { (t, a) throws(Errno) -> Int in
             var b = [UInt8](repeating: 0, count: 112)
@@ -103,8 +92,9 @@ extension SyscallTable {
             let procs = UInt16(truncatingIfNeeded: t.kernel.allGroups.count)
             b.withUnsafeMutableBytes { p in
                 p.storeBytes(of: Int64(up), toByteOffset: 0, as: Int64.self)
-                p.storeBytes(of: UInt64(2 << 30), toByteOffset: 32, as: UInt64.self)   // totalram
-                p.storeBytes(of: UInt64((2 << 30) - Int(t.kernel.memoryFile.allocatedBytes)), toByteOffset: 40, as: UInt64.self)
+                let (total, free) = t.kernel.memoryFigures()
+                p.storeBytes(of: total, toByteOffset: 32, as: UInt64.self)   // totalram
+                p.storeBytes(of: free, toByteOffset: 40, as: UInt64.self)    // freeram
                 p.storeBytes(of: procs, toByteOffset: 80, as: UInt16.self)
                 p.storeBytes(of: UInt32(1), toByteOffset: 104, as: UInt32.self)        // mem_unit
             }
@@ -112,8 +102,8 @@ extension SyscallTable {
             return 0
         }
         register(SyscallNumber.futex) { (t, a) throws(Errno) -> Int in
-            let op = Int(a.a1) & 0x7f
-            let realtime = Int(a.a1) & 256 != 0
+            let op = Int(a.int1) & 0x7f
+            let realtime = Int(a.int1) & 256 != 0
             let value = UInt32(truncatingIfNeeded: a.a2)
             switch op {
             case 0, 9:  // FUTEX_WAIT, FUTEX_WAIT_BITSET

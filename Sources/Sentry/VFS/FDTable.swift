@@ -89,7 +89,12 @@ final class FDTable: @unchecked Sendable {
     var numbers: [Int32] { lock.withLock { entries.keys.sorted() } }
 
     private func releaseIfLast(_ file: FileDescription) {
-        if file.references.drop() { file.release() }
+        // Any close drops the process's record locks on the file; the last one its OFD and flock locks.
+        FileLocks.shared.closed(file, in: self)
+        if file.references.drop() {
+            FileLocks.shared.released(file)
+            file.release()
+        }
     }
 }
 

@@ -34,8 +34,31 @@ class FileDescription: @unchecked Sendable {
     func ioctl(_ request: UInt64, _ argument: UInt64, task: Task) throws(Errno) -> Int { throw Errno.ENOTTY }
     /// Readiness for poll: (readable, writable, hung up).
     func readiness() -> (Bool, Bool, Bool) { (true, true, false) }
-    /// Called when the last descriptor referring to this description is closed.
-    func release() {}
+    /// Called when the last descriptor referring to this description is closed. Overrides call
+    /// `super.release()` (or `readinessQueue.notifyReleased(self)`) so epoll sets drop the file.
+    func release() {
+        if let q = FileDescription.readinessLock.withLock({ lazyReadinessQueue }) { q.notifyReleased(self) }
+    }
+
+    // MARK: Readiness for poll/select/epoll (IPC/Readiness.swift)
+
+    /// The poll bits (POLLIN, POLLOUT, POLLHUP, ...) that hold now. `task` is the poller: a signalfd
+    /// reports the poller's own pending signals.
+    func pollEvents(task: Task?) -> UInt32 { FileDescription.pollEvents(fromTriple: readiness()) }
+    /// Notified whenever `pollEvents` may have changed. Files whose state lives in a shared object (a pipe)
+    /// return that object's queue.
+    var readinessQueue: ReadinessQueue {
+        FileDescription.readinessLock.withLock {
+            if let q = lazyReadinessQueue { return q }
+            let q = ReadinessQueue()
+            lazyReadinessQueue = q
+            return q
+        }
+    }
+    /// True for files that cannot notify (host pipes and ttys): pollers re-check them on a short interval.
+    var readinessNeedsRecheck: Bool { false }
+    private var lazyReadinessQueue: ReadinessQueue?
+    private static let readinessLock = Lock()
     /// The host descriptor behind this file, for mmap of file contents.
     var hostFD: Int32? { nil }
 
@@ -189,6 +212,15 @@ final class HostFileDescription: FileDescription, @unchecked Sendable {
         _ = poll(&p, 1, 0)
         return (p.revents & Int16(POLLIN) != 0, p.revents & Int16(POLLOUT) != 0, p.revents & Int16(POLLHUP) != 0)
     }
+
+    override func pollEvents(task: Task?) -> UInt32 {
+        if seekable { return super.pollEvents(task: task) }
+        var p = pollfd(fd: fd, events: Int16(POLLIN | POLLOUT | POLLPRI) | Int16(PollEvents.POLLRDHUP), revents: 0)
+        _ = poll(&p, 1, 0)
+        return UInt32(UInt16(bitPattern: p.revents)) & ~PollEvents.POLLNVAL
+    }
+    /// The host does not tell the Sentry when a host pipe or tty becomes ready.
+    override var readinessNeedsRecheck: Bool { !seekable }
 }
 
 func clinuxIoctl(_ fd: Int32, _ request: UInt64, _ arg: UInt) -> Int32 {

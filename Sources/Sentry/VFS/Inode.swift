@@ -1,6 +1,12 @@
 // The file-system object model: an Inode is a file of some file system; a FileDescription is an open file.
 import Glibc
+import GoferProtocol
 import LinuxABI
+
+/// The owner a new file gets (the creating task's fs uid and gid, or the directory's gid when set-gid).
+typealias FileOwner = GoferProtocol.FileOwner
+/// A set of attribute changes (chmod, chown, truncate, utimes), shared with the Gofer protocol.
+typealias AttributeChanges = GoferProtocol.AttributeChanges
 
 /// Seconds and nanoseconds.
 struct Timespec: Equatable {
@@ -106,6 +112,24 @@ class Inode: @unchecked Sendable {
     func open(_ flags: Int, dentry: Dentry, task: Task) throws(Errno) -> FileDescription { throw Errno.ENXIO }
     /// For magic links such as /proc/self/fd/N and /proc/self/exe: the dentry they stand for, if any.
     func magicLinkTarget(task: Task) -> Dentry? { nil }
+
+    // Changes. Directories implement the namespace operations, every file setAttributes; the defaults
+    // are what Linux answers on a file system that cannot do them. Callers have checked permissions,
+    // read-only mounts and that `name` is a valid new name.
+
+    /// Creates and opens a regular file; returns it and, for host-backed files, the donated descriptor
+    /// opened with the access mode of `flags` (otherwise the caller opens the inode).
+    func create(_ name: String, mode: UInt32, owner: FileOwner, flags: Int) throws(Errno) -> (Inode, Int32?) { throw Errno.EPERM }
+    func makeDirectory(_ name: String, mode: UInt32, owner: FileOwner) throws(Errno) { throw Errno.EPERM }
+    /// A regular file or FIFO; `mode` includes the type.
+    func makeNode(_ name: String, mode: UInt32, owner: FileOwner) throws(Errno) { throw Errno.EPERM }
+    func makeSymlink(_ name: String, target: String, owner: FileOwner) throws(Errno) { throw Errno.EPERM }
+    /// A new name for `file` in this directory (EXDEV when it belongs to another file system).
+    func link(_ name: String, to file: Inode) throws(Errno) { throw Errno.EPERM }
+    func remove(_ name: String, directory: Bool) throws(Errno) { throw Errno.EPERM }
+    /// renameat2 within one file system (EXDEV otherwise); `flags` are RENAME_NOREPLACE/EXCHANGE.
+    func rename(_ name: String, to newDirectory: Inode, _ newName: String, flags: UInt32) throws(Errno) { throw Errno.EPERM }
+    func setAttributes(_ changes: AttributeChanges) throws(Errno) { throw Errno.EPERM }
 }
 
 /// A dentry: a name in the tree of files the sandbox sees. Mounted file systems hang off their mount point.
@@ -136,6 +160,49 @@ final class Dentry: @unchecked Sendable {
     }
 
     func childForMount(_ name: String) throws(Errno) -> Dentry { try child(name, task: nil) }
+
+    /// The dentry of a file just created as `name`, holding the inode the file system returned (so
+    /// state that inode carries, such as a donated descriptor's writes, is what later walks see).
+    func created(_ name: String, inode: Inode) -> Dentry {
+        let d = Dentry(name: name, parent: self, inode: inode, readOnly: readOnly)
+        guard self.inode.cacheable else { return d }
+        return lock.withLock { if let c = children[name] { return c }; children[name] = d; return d }
+    }
+
+    /// Forgets the cached child `name` after it was removed or renamed, so the next walk asks the file
+    /// system again. A child with a mount on it stays (mount points are the Sentry's, not the file's).
+    func invalidate(_ name: String) {
+        lock.withLock {
+            if let c = children[name], c.mounted == nil { children.removeValue(forKey: name) }
+        }
+    }
+
+    /// The root of the mount this dentry belongs to: renames and links never cross it (EXDEV).
+    var mountRoot: Dentry {
+        var d = self
+        while let p = d.parent {
+            // A mount's root has its mount point's parent as parent, but is not that parent's child.
+            if let base = p.lock.withLock({ p.children[d.name] }), base !== d {
+                var m = base.mounted
+                while let cur = m {
+                    if cur === d { return d }
+                    m = cur.mounted
+                }
+            }
+            d = p
+        }
+        return d
+    }
+
+    /// Whether `other` is this dentry or one of its ancestors (a directory renamed into itself).
+    func isDescendant(of other: Dentry) -> Bool {
+        var d: Dentry? = self
+        while let cur = d {
+            if cur === other { return true }
+            d = cur.parent
+        }
+        return false
+    }
 
     /// Adds a child that exists only in the Sentry's view (a mount point missing from the image).
     func addSynthetic(_ name: String, inode: Inode) -> Dentry {

@@ -73,8 +73,17 @@ extension Kernel {
         do { (handle, attrs) = try gofer.attach() } catch {
             throw SentryError("the Gofer did not serve the container's root: \(error)")
         }
-        let root = Dentry(name: "", parent: nil, inode: GoferInode(kernel: self, handle: handle, attributes: attrs),
-                          readOnly: config.rootReadOnly)
+        let writesThrough = config.rootOverlay == .none && !config.rootReadOnly
+        let goferRoot = GoferInode(kernel: self, handle: handle, attributes: attrs, writable: writesThrough)
+        let rootInode: Inode
+        if config.rootOverlay == .memory && !config.rootReadOnly {
+            do { rootInode = try OverlayInode.root(over: goferRoot) } catch {
+                throw SentryError("the overlay over the container's root could not be set up: \(error)")
+            }
+        } else {
+            rootInode = goferRoot
+        }
+        let root = Dentry(name: "", parent: nil, inode: rootInode, readOnly: config.rootReadOnly)
         for m in config.mounts {
             let inode: Inode
             switch m.source {
