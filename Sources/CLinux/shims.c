@@ -38,6 +38,10 @@ void clinux_set_errno(int value) { errno = value; }
 long clinux_getrandom(void *buf, unsigned long len, unsigned int flags) { return getrandom(buf, len, flags); }
 unsigned long clinux_getauxval(unsigned long type) { return getauxval(type); }
 int clinux_fallocate(int fd, int mode, long offset, long len) { return fallocate(fd, mode, offset, len); }
+uint32_t clinux_cas_u32(uint32_t *word, uint32_t expected, uint32_t desired) {
+    __atomic_compare_exchange_n(word, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return expected;
+}
 pid_t clinux_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 static void child_fail(const char *what) {

@@ -29,6 +29,15 @@ public struct BootPlan: Sendable, Equatable {
     public var skipped: [String]
     /// linux.resources.memory.limit: app memory beyond it fails with ENOMEM inside the sandbox.
     public var memoryLimit: UInt64? = nil
+    /// process.rlimits by resource number (RLIMIT_*): (soft, hard).
+    public var rlimits: [Int: UInt64Pair] = [:]
+
+    /// Linux's resource numbers for the names the runtime spec uses.
+    static let rlimitNumbers: [String: Int] = [
+        "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4, "RLIMIT_RSS": 5,
+        "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9, "RLIMIT_LOCKS": 10,
+        "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13, "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+    ]
 
     /// File system types the Sentry does not have yet; mounted as empty read-only directories.
     static let emptyTypes: Set<String> = ["sysfs", "cgroup", "cgroup2", "mqueue", "devpts", "securityfs", "debugfs",
@@ -71,6 +80,16 @@ public struct BootPlan: Sendable, Equatable {
             hostname: spec.hostname ?? "runsc", uid: process.user.uid, gid: process.user.gid,
             additionalGids: process.user.additionalGids ?? [], umask: process.user.umask ?? 0o022,
             rootReadOnly: spec.root?.readonly ?? false, mounts: mounts, skipped: skipped)
+        for (index, limit) in (process.rlimits ?? []).enumerated() {
+            guard let number = rlimitNumbers[limit.type] else {
+                throw RuntimeError("config.json: process.rlimits[\(index)].type: unknown resource \"\(limit.type)\" "
+                                   + "(expected RLIMIT_NOFILE, RLIMIT_NPROC, ...)")
+            }
+            guard limit.soft <= limit.hard else {
+                throw RuntimeError("config.json: process.rlimits[\(index)]: soft limit \(limit.soft) is above hard limit \(limit.hard)")
+            }
+            plan.rlimits[number] = UInt64Pair(soft: limit.soft, hard: limit.hard)
+        }
         if case .object(let resources)? = spec.linux?.resources, case .object(let memory)? = resources["memory"] {
             switch memory["limit"] {
             case .integer(let n)? where n > 0: plan.memoryLimit = UInt64(n)
@@ -130,4 +149,10 @@ public struct GoferOptions: Sendable, Equatable {
         ["runsc-gofer"] + runtime.roleArguments + ["gofer", "--gofer-fd", "\(goferFD)", "--rootfs", rootfs]
             + (readOnly ? ["--read-only"] : []) + [id]
     }
+}
+
+/// A soft and a hard resource limit.
+public struct UInt64Pair: Sendable, Equatable {
+    public var soft: UInt64
+    public var hard: UInt64
 }

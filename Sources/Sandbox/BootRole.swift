@@ -96,6 +96,7 @@ public enum BootRole {
             }
             return SentryMount(destination: mount.destination, source: source, readOnly: mount.readOnly)
         }
+        config.rlimits = plan.rlimits.mapValues { ($0.soft, $0.hard) }
         config.stdioFDs = [0, 1, 2]
         config.strace = runtime.strace
         config.debug = runtime.debug

@@ -235,3 +235,23 @@ extension SentryThreadTests {
         XCTAssertEqual(r.status, .exited(0))
     }
 }
+
+extension SentryThreadTests {
+    func testPriorityInheritanceMutexes() throws {
+        let prog = try TestPrograms.build("pimutex", flags: ["-pthread"])
+        defer { unlink(prog) }
+        let r = try SentryHarness.run([prog])
+        XCTAssertEqual(r.stdout, "pi counter=80000\ntrylock while held: EBUSY\nrobust pi: EOWNERDEAD\n")
+        XCTAssertEqual(r.status, .exited(0))
+    }
+}
+
+extension SentryMemoryTests {
+    func testResourceLimitsAreEnforced() throws {
+        let prog = try TestPrograms.build("rlimits")
+        defer { unlink(prog) }
+        let r = try SentryHarness.run([prog])
+        XCTAssertEqual(r.stdout, "nofile: last=9 emfile=1\nas: enomem=1\nnproc: eagain=1\nraise hard: eperm=1\n")
+        XCTAssertEqual(r.status, .exited(0))
+    }
+}

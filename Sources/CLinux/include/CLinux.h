@@ -28,6 +28,9 @@ long clinux_getrandom(void *buf, unsigned long len, unsigned int flags);
 unsigned long clinux_getauxval(unsigned long type);
 /// fallocate(2).
 int clinux_fallocate(int fd, int mode, long offset, long len);
+/// Atomic compare-and-swap of a 32-bit word the app shares with the Sentry (PI futexes); returns the value
+/// found (equal to `expected` when the swap happened).
+uint32_t clinux_cas_u32(uint32_t *word, uint32_t expected, uint32_t desired);
 /// gettid(2).
 pid_t clinux_gettid(void);
 

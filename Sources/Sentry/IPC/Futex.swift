@@ -1,5 +1,6 @@
 // futex(2): wait queues keyed by the MemoryFile offset of the futex word, so private and shared
 // mappings of the same memory meet at the same key.
+import CLinux
 import LinuxABI
 
 /// Where a futex word lives: a MemoryFile offset (shared memory), or an address in one address space.
@@ -109,5 +110,80 @@ final class FutexTable: @unchecked Sendable {
             count += 1
         }
         if pending != 0 { release(pending) }
+    }
+
+    // MARK: Priority-inheritance futexes
+
+    static let waitersBit: UInt32 = 0x8000_0000, ownerDiedBit: UInt32 = 0x4000_0000, tidMask: UInt32 = 0x3fff_ffff
+
+    /// A pointer to the futex word for an atomic update by the Sentry (copy-on-write is broken first).
+    private func wordPointer(_ task: Task, _ address: UInt64) throws(Errno) -> UnsafeMutablePointer<UInt32> {
+        guard address & 3 == 0 else { throw Errno.EINVAL }
+        let segs = try task.mm.segments(address, 4, write: true)
+        guard segs.count == 1, segs[0].count == 4 else { throw Errno.EFAULT }
+        return segs[0].baseAddress!.assumingMemoryBound(to: UInt32.self)
+    }
+
+    /// FUTEX_LOCK_PI / FUTEX_TRYLOCK_PI: takes the lock word for the caller (its tid), waiting for the owner
+    /// to hand it over with FUTEX_UNLOCK_PI. A dead owner's lock is taken with FUTEX_OWNER_DIED set.
+    /// (Priority inheritance itself has no meaning in the Sentry: its host threads are not prioritised.)
+    func lockPI(task: Task, address: UInt64, tryOnly: Bool, deadline: UInt64?) throws(Errno) {
+        let word = try wordPointer(task, address)
+        let key = try self.key(mm: task.mm, address: address)
+        let me = UInt32(bitPattern: task.tid)
+        while true {
+            let value = word.pointee
+            let owner = value & FutexTable.tidMask
+            if owner == 0 {
+                // Free (possibly with OWNER_DIED left by a dead owner): take it, keeping the waiters bit.
+                let desired = me | (value & (FutexTable.waitersBit | FutexTable.ownerDiedBit))
+                if clinux_cas_u32(word, value, desired) == value { return }
+                continue
+            }
+            if owner == me { throw Errno.EDEADLK }
+            if task.kernel.task(Int32(bitPattern: owner)) == nil {
+                // The owner is gone without unlocking: take over and say so.
+                let desired = me | FutexTable.ownerDiedBit | (value & FutexTable.waitersBit)
+                if clinux_cas_u32(word, value, desired) == value { return }
+                continue
+            }
+            if tryOnly { throw Errno.EAGAIN }
+            // Mark that a waiter exists, so the owner's unlock comes to the Sentry.
+            if value & FutexTable.waitersBit == 0 && clinux_cas_u32(word, value, value | FutexTable.waitersBit) != value { continue }
+            let w = task.waiter
+            lock.withLock { w.reset(); queues[key, default: []].append((w, UInt32.max)) }
+            defer { lock.withLock { queues[key]?.removeAll { $0.0 === w }; if queues[key]?.isEmpty == true { queues[key] = nil } } }
+            // Sleep until handed the lock, the owner dies (re-checked on each wake-up), a signal or the deadline.
+            while true {
+                if word.pointee & FutexTable.tidMask == me { return }
+                if task.kernel.task(Int32(bitPattern: word.pointee & FutexTable.tidMask)) == nil { break }
+                if task.hasDeliverableSignal() { throw Errno.ERESTARTNOINTR }
+                if let deadline, monotonicNanoseconds() >= deadline { throw Errno.ETIMEDOUT }
+                let slice = monotonicNanoseconds() + 50_000_000
+                w.wait(deadline: deadline.map { min($0, slice) } ?? slice)
+            }
+        }
+    }
+
+    /// FUTEX_UNLOCK_PI: hands the lock to the first waiter (its tid in the word) or frees it.
+    func unlockPI(task: Task, address: UInt64) throws(Errno) {
+        let word = try wordPointer(task, address)
+        let key = try self.key(mm: task.mm, address: address)
+        let me = UInt32(bitPattern: task.tid)
+        while true {
+            let value = word.pointee
+            guard value & FutexTable.tidMask == me else { throw Errno.EPERM }
+            let next: (Waiter, Int32)? = lock.withLock {
+                guard let q = queues[key], let first = q.first else { return nil }
+                guard let tid = task.kernel.taskID(of: first.0) else { return nil }
+                return (first.0, tid)
+            }
+            let more = lock.withLock { (queues[key]?.count ?? 0) > 1 }
+            let desired: UInt32 = next.map { UInt32(bitPattern: $0.1) | (more ? FutexTable.waitersBit : 0) } ?? 0
+            if clinux_cas_u32(word, value, desired) == value {
+                next?.0.notify()
+                return
+            }
+        }
     }
 }

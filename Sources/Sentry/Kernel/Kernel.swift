@@ -26,7 +26,7 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
     /// Protects the task and process tables, parent/child links and pending signals.
     let taskLock = Lock()
     private var tasks: [Int32: Task] = [:]
-    private var groups: [Int32: ThreadGroup] = [:]
+    private(set) var groups: [Int32: ThreadGroup] = [:]
     private var nextPID: Int32 = 1
     private(set) var initTask: Task?
     private var initGroup: ThreadGroup?
@@ -74,6 +74,7 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
     public func prepare() throws {
         rootDentry = try buildMountTree()
         let group = ThreadGroup(pid: 1, parent: nil, handlers: SignalHandlers(), exitSignal: Signal.SIGCHLD.rawValue)
+        group.rlimits = config.rlimits
         let mm = MemoryManager(file: memoryFile, minAddress: platform.minUserAddress, maxAddress: platform.maxUserAddress)
         let fdTable = FDTable()
         for (i, hostFD) in config.stdioFDs.enumerated() {
@@ -92,6 +93,7 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
         creds.gid = config.gid; creds.egid = config.gid; creds.sgid = config.gid; creds.fsgid = config.gid
         creds.groups = config.additionalGids
         let fs = FSContext(root: rootDentry, cwd: rootDentry, umask: config.umask)
+        if let (nofile, _) = config.rlimits[7] { fdTable.limit = Int32(clamping: nofile) }
         let task = Task(kernel: self, tid: 1, threadGroup: group, mm: mm, fdTable: fdTable, fs: fs, credentials: creds)
         group.tasks = [task]
         do {
@@ -183,6 +185,8 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
 
     func group(_ pid: Int32) -> ThreadGroup? { taskLock.withLock { groups[pid] } }
     func task(_ tid: Int32) -> Task? { taskLock.withLock { tasks[tid] } }
+    /// The tid of the task that sleeps on `waiter` (PI futex hand-over).
+    func taskID(of waiter: Waiter) -> Int32? { taskLock.withLock { tasks.values.first { $0.waiter === waiter }?.tid } }
     var allGroups: [ThreadGroup] { taskLock.withLock { Array(groups.values) } }
 
     /// Job control: stops every thread of `group` and tells the parent (SIGCHLD with CLD_STOPPED, unless it

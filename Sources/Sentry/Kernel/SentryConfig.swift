@@ -71,6 +71,8 @@ public struct SentryConfig: Sendable {
     /// Where debug messages (unimplemented syscalls, strace) go; -1 for nowhere.
     public var logFD: Int32 = 2
     public var debug: Bool = false
+    /// process.rlimits: resource number (RLIMIT_*) → (soft, hard), applied to the container's init.
+    public var rlimits: [Int: (UInt64, UInt64)] = [:]
 
     public init(argv: [String], environment: [String], goferSocket: Int32) {
         self.argv = argv; self.environment = environment; self.goferSocket = goferSocket

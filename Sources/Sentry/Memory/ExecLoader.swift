@@ -73,8 +73,11 @@ enum ExecLoader {
         mm.brkCurrent = mm.brkStart
 
         // The stack, with a guard gap below it left unmapped.
-        let stackStart = mm.stackTop - stackSize
-        _ = try mm.map(.init(address: stackStart, length: stackSize, protection: [.read, .write], shared: false,
+        // The stack is RLIMIT_STACK big (8 MiB by default; at least 128 KiB, at most 1 GiB here).
+        let (stackLimit, _) = task.kernel.rlimit(task.threadGroup, 3)
+        let size = PageSize.roundUp(min(max(stackLimit, 128 << 10), 1 << 30)) ?? stackSize
+        let stackStart = mm.stackTop - size
+        _ = try mm.map(.init(address: stackStart, length: size, protection: [.read, .write], shared: false,
                              fixed: true, growsDown: true, name: "[stack]"), mirror: nil)
         let sp = try buildStack(mm: mm, argv: argv, envp: envp, execfn: path, main: main, interpBase: interpBase,
                                 credentials: task.credentials)

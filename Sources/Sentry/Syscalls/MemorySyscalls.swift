@@ -51,10 +51,19 @@ extension Kernel {
             }
         }
         if !fixed && address != 0 && address < minMmapAddress { request.address = 0 }
+        try checkAddressSpaceLimit(task, adding: rounded)
         return Int(try task.mm.map(request, mirror: task.mirror))
     }
 
     var minMmapAddress: UInt64 { platform.minUserAddress }
+
+    /// RLIMIT_AS: the address space may not grow past the process's limit.
+    func checkAddressSpaceLimit(_ task: Task, adding bytes: UInt64) throws(Errno) {
+        let (limit, _) = rlimit(task.threadGroup, 9)
+        guard limit != UInt64.max else { return }
+        let total = task.mm.lock.withLock { task.mm.vmas.reduce(UInt64(0)) { $0 + $1.length } }
+        if total > limit || bytes > limit - total { throw Errno.ENOMEM }
+    }
 
     func mremap(_ task: Task, old: UInt64, oldSize: UInt64, newSize: UInt64, flags: Int, newAddress: UInt64) throws(Errno) -> Int {
         guard old & PageSize.mask == 0, flags & ~7 == 0 else { throw Errno.EINVAL }
@@ -90,7 +99,17 @@ extension Kernel {
 
 extension SyscallTable {
     func registerMemorySyscalls() {
-        register(SyscallNumber.brk) { (t, a) throws(Errno) -> Int in Int(t.mm.brk(a.a0, mirror: t.mirror)) }
+        register(SyscallNumber.brk) { (t, a) throws(Errno) -> Int in
+            // RLIMIT_DATA bounds the heap; past it (or RLIMIT_AS) the break simply does not move, as on Linux.
+            let (dataLimit, _) = t.kernel.rlimit(t.threadGroup, 2)
+            let current = t.mm.lock.withLock { t.mm.brkCurrent }
+            if a.a0 > current {
+                let start = t.mm.lock.withLock { t.mm.brkStart }
+                if a.a0 - start > dataLimit { return Int(current) }
+                if (try? t.kernel.checkAddressSpaceLimit(t, adding: a.a0 - current)) == nil { return Int(current) }
+            }
+            return Int(t.mm.brk(a.a0, mirror: t.mirror))
+        }
         register(SyscallNumber.mmap) { (t, a) throws(Errno) -> Int in
             try t.kernel.mmap(t, address: a.a0, length: a.a1, prot: a.a2, flags: Int(a.int3), fd: Int32(truncatingIfNeeded: a.a4), offset: a.a5)
         }

@@ -356,18 +356,15 @@ extension Task {
         credentials = c
     }
 
+    /// setuid/setgid: a privileged caller sets all three ids; others only the effective one, to a value they hold.
     func setIDs(uid: Int32? = nil, gid: Int32? = nil) throws(Errno) {
         if let uid {
-            let u = UInt32(bitPattern: uid)
-            guard credentials.euid == 0 || u == credentials.uid || u == credentials.suid else { throw Errno.EPERM }
-            if credentials.euid == 0 { credentials.uid = u; credentials.suid = u }
-            credentials.euid = u; credentials.fsuid = u
+            let privileged = credentials.euid == 0 || capabilities.effective & (1 << 7) != 0  // CAP_SETUID
+            try setResIDs(privileged ? uid : -1, uid, privileged ? uid : -1, group: false)
         }
         if let gid {
-            let g = UInt32(bitPattern: gid)
-            guard credentials.euid == 0 || g == credentials.gid || g == credentials.sgid else { throw Errno.EPERM }
-            if credentials.euid == 0 { credentials.gid = g; credentials.sgid = g }
-            credentials.egid = g; credentials.fsgid = g
+            let privileged = credentials.euid == 0 || capabilities.effective & (1 << 6) != 0  // CAP_SETGID
+            try setResIDs(privileged ? gid : -1, gid, privileged ? gid : -1, group: true)
         }
     }
 }
@@ -421,6 +418,13 @@ extension Kernel {
             throw Errno.EPERM
         }
         if flags & CloneFlags.CLONE_SIGHAND != 0 && flags & CloneFlags.CLONE_VM == 0 { throw Errno.EINVAL }
+        // RLIMIT_NPROC: processes of the caller's real uid, unless it may ignore resource limits.
+        let (nproc, _) = rlimit(parent.threadGroup, 6)
+        if nproc != UInt64.max && parent.capabilities.effective & ((1 << 24) | (1 << 21)) == 0 {  // CAP_SYS_RESOURCE/ADMIN
+            let uid = parent.credentials.uid
+            let count = taskLock.withLock { groups.values.filter { $0.zombieStatus == nil && $0.tasks.first?.credentials.uid == uid }.count }
+            if UInt64(count) >= nproc { throw Errno.EAGAIN }
+        }
         guard let pid = allocatePID() else { throw Errno.EAGAIN }
         let mm = flags & CloneFlags.CLONE_VM != 0 ? parent.mm : try parent.mm.fork(mirror: parent.mirror)
         let files = flags & CloneFlags.CLONE_FILES != 0 ? parent.fdTable : parent.fdTable.fork()

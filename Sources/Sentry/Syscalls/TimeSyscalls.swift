@@ -128,6 +128,18 @@ extension SyscallTable {
                 return try t.kernel.futexes.requeue(mm: t.mm, address: a.a0, target: a.a4, count: Int(value),
                                                     requeue: Int(truncatingIfNeeded: a.a3 & 0x7fff_ffff),
                                                     expected: op == 4 ? UInt32(truncatingIfNeeded: a.a5) : nil)
+            case 6, 8:  // FUTEX_LOCK_PI, FUTEX_TRYLOCK_PI (the timeout is absolute CLOCK_REALTIME)
+                var deadline: UInt64?
+                if op == 6 && a.a3 != 0 {
+                    let n = try t.kernel.readTimespecNanos(t, a.a3)
+                    let now = try t.kernel.clockNanoseconds(t, ClockIDs.CLOCK_REALTIME)
+                    deadline = monotonicNanoseconds() + UInt64(max(0, n - now))
+                }
+                try t.kernel.futexes.lockPI(task: t, address: a.a0, tryOnly: op == 8, deadline: deadline)
+                return 0
+            case 7:  // FUTEX_UNLOCK_PI
+                try t.kernel.futexes.unlockPI(task: t, address: a.a0)
+                return 0
             default:
                 throw Errno.ENOSYS
             }
