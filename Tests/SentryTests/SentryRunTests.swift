@@ -255,3 +255,13 @@ extension SentryMemoryTests {
         XCTAssertEqual(r.status, .exited(0))
     }
 }
+
+extension SentryMemoryTests {
+    func testSharedFileMappingsAreSharedAndWrittenBack() throws {
+        let prog = try TestPrograms.build("mmapshared")
+        defer { unlink(prog) }
+        let r = try SentryHarness.run([prog])
+        XCTAssertEqual(r.stdout, "parent sees child's write: yes\nfile after msync: child\nfile after munmap: later\n", r.stderr)
+        XCTAssertEqual(r.status, .exited(0))
+    }
+}

@@ -254,4 +254,14 @@ final class TmpfsFileDescription: FileDescription, @unchecked Sendable {
     override func seek(_ off: Int64, whence: Int) throws(Errno) -> Int64 {
         try seekWithSize(off, whence: whence, size: Int64(inode.lock.withLock { inode.data.count }))
     }
+
+    override func writeBack(_ bytes: UnsafeRawBufferPointer, at offset: Int64) -> Bool {
+        guard writable else { return false }
+        inode.lock.withLock {
+            guard offset >= 0, offset < Int64(inode.data.count) else { return }
+            let n = min(bytes.count, inode.data.count - Int(offset))  // a mapping never extends the file
+            inode.data.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: Int(offset)).copyMemory(from: bytes.baseAddress!, byteCount: n) }
+        }
+        return true
+    }
 }

@@ -13,6 +13,7 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
     let syscalls: SyscallTable
     let signals = SignalDelivery()
     let futexes = FutexTable()
+    let sharedFileMappings = SharedFileMappings()
     /// Fires interval and POSIX timers (Time/TimerService.swift).
     let timerService = TimerService()
     /// System V IPC objects and POSIX message queues (IPC/SysVIPC.swift).

@@ -15,13 +15,19 @@ final class MemoryBacking: @unchecked Sendable {
     /// How many address spaces hold this private memory copy-on-write (see CowHold).
     let cowHolders = Atomic<Int>(0)
 
+    /// For a shared file mapping: writes the memory back to its file (on msync, and when the last mapping goes).
+    var writeBack: (() -> Void)?
+
     init(file: MemoryFile, length: UInt64, shared: Bool) throws(Errno) {
         self.file = file
         self.offset = try file.allocate(length)
         self.length = length
         self.shared = shared
     }
-    deinit { file.release(offset, length) }
+    deinit {
+        writeBack?()
+        file.release(offset, length)
+    }
 }
 
 /// One virtual memory area: [start, end) of the app's address space.

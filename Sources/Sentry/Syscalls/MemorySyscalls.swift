@@ -37,9 +37,7 @@ extension Kernel {
                 request.fileOffset = offset
                 request.device = st.device
                 request.inode = st.inode
-                // File contents are copied into the mapping (shared file mappings are not yet coherent with
-                // later writes to the file; see docs/compatibility.md).
-                request.fill = { (p, len) throws(Errno) in
+                let fill = { (p: UnsafeMutableRawPointer, len: Int) throws(Errno) in
                     var done = 0
                     while done < len {
                         let n = try file.read([UnsafeMutableRawBufferPointer(start: p + done, count: len - done)],
@@ -47,6 +45,14 @@ extension Kernel {
                         if n == 0 { break }
                         done += n
                     }
+                }
+                if shared {
+                    // One memory for every MAP_SHARED mapper of this file range, written back to the file.
+                    request.backing = try sharedFileMappings.backing(file: file, stat: st, offset: offset, length: rounded,
+                                                                     memory: memoryFile, fill: fill)
+                } else {
+                    // Private: a copy of the file's bytes, copy-on-write across fork like anonymous memory.
+                    request.fill = fill
                 }
             }
         }
@@ -126,7 +132,16 @@ extension SyscallTable {
             }
             return 0
         }
-        register(SyscallNumber.msync) { (_, a) throws(Errno) -> Int in guard a.a0 & PageSize.mask == 0 else { throw Errno.EINVAL }; return 0 }
+        register(SyscallNumber.msync) { (t, a) throws(Errno) -> Int in
+            guard a.a0 & PageSize.mask == 0, a.a2 & ~UInt64(7) == 0, a.a2 & 5 != 5 else { throw Errno.EINVAL }  // MS_ASYNC|MS_SYNC
+            guard let len = PageSize.roundUp(a.a1), a.a0 <= UInt64.max - len else { throw Errno.ENOMEM }
+            // Writes shared file mappings in the range back to their files.
+            let backings: [MemoryBacking] = t.mm.lock.withLock {
+                t.mm.vmas.filter { $0.end > a.a0 && $0.start < a.a0 + len && $0.backing.writeBack != nil }.map(\.backing)
+            }
+            for b in backings { b.writeBack?() }
+            return 0
+        }
         register(SyscallNumber.mincore) { (t, a) throws(Errno) -> Int in
             guard a.a0 & PageSize.mask == 0, let len = PageSize.roundUp(a.a1) else { throw Errno.EINVAL }
             // The whole range must be mapped (ENOMEM otherwise, as Linux), and the answer goes out in chunks:

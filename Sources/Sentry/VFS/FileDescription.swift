@@ -61,6 +61,9 @@ class FileDescription: @unchecked Sendable {
     private static let readinessLock = Lock()
     /// The host descriptor behind this file, for mmap of file contents.
     var hostFD: Int32? { nil }
+    /// Writes `bytes` at `offset` within the file's current size, for no particular task: the write-back of
+    /// shared file mappings. Files that cannot be written that way return false.
+    func writeBack(_ bytes: UnsafeRawBufferPointer, at offset: Int64) -> Bool { false }
 
     deinit {}
 
@@ -99,6 +102,20 @@ final class HostFileDescription: FileDescription, @unchecked Sendable {
     deinit { if ownsFD { close(fd) } }
 
     override var hostFD: Int32? { fd }
+
+    override func writeBack(_ bytes: UnsafeRawBufferPointer, at offset: Int64) -> Bool {
+        guard seekable, writable else { return false }
+        var st = Glibc.stat()
+        guard fstat(fd, &st) == 0, offset < Int64(st.st_size) else { return true }
+        let count = min(bytes.count, Int(Int64(st.st_size) - offset))  // a mapping never extends the file
+        var done = 0
+        while done < count {
+            let n = pwrite(fd, bytes.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+            if n <= 0 { return false }
+            done += n
+        }
+        return true
+    }
 
     private func iovecs(_ buffers: [UnsafeMutableRawBufferPointer]) -> [iovec] {
         buffers.map { iovec(iov_base: $0.baseAddress, iov_len: $0.count) }
