@@ -31,13 +31,19 @@ public enum GoferRole {
     /// reports it and exits non-zero); a socket failure while serving exits 1 after one line on stderr.
     /// Call it from a single-threaded process (the `runsc gofer` role, before anything starts a thread):
     /// unshare(CLONE_NEWNS) refuses multi-threaded callers.
-    public static func run(rootPath: String, socket: Int32, readOnly: Bool) throws(GoferRoleError) -> Never {
+    /// `binds` are the spec's bind sources (absolute host paths), opened here before confinement.
+    public static func run(rootPath: String, socket: Int32, readOnly: Bool,
+                           binds: [(path: String, readOnly: Bool)] = []) throws(GoferRoleError) -> Never {
+        var roots: [GoferBindRoot] = []
+        for bind in binds { roots.append(try GoferBindRoot(path: bind.path, readOnly: bind.readOnly)) }
         try confine(rootPath: rootPath, readOnly: readOnly)
         let rootFD = clinux_openat(AtFlags.AT_FDCWD, "/", Int32(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC), 0)
         if rootFD < 0 { throw GoferRoleError(step: "open / after pivot_root", errno: Errno(clinux_errno())) }
-        try GoferSeccomp.install(readOnly: readOnly)
+        // The kernel-level read-only filter only when nothing served may be written; otherwise the
+        // server refuses writes per handle.
+        try GoferSeccomp.install(readOnly: readOnly && roots.allSatisfy(\.readOnly))
         do {
-            try GoferServer(rootFD: rootFD, socket: socket, readOnly: readOnly).serve()
+            try GoferServer(rootFD: rootFD, socket: socket, readOnly: readOnly, binds: roots).serve()
         } catch {
             // Only write(2, ...) and exit are left to us now.
             let line = Array("gofer: serving: \(error)\n".utf8)

@@ -19,9 +19,13 @@ final class Node {
     let dev: UInt64
     let inode: UInt64
     let fileType: UInt32
+    /// Writes through this handle are refused with EROFS: it is in a read-only root or bind. Inherited
+    /// from the directory it was walked from or created in.
+    let readOnly: Bool
 
-    init(fd: Int32, parent: Node?, name: [UInt8], attributes: FileAttributes) {
+    init(fd: Int32, parent: Node?, name: [UInt8], attributes: FileAttributes, readOnly: Bool? = nil) {
         self.fd = fd; self.parent = parent; self.name = name
+        self.readOnly = readOnly ?? parent?.readOnly ?? false
         self.dev = attributes.dev; self.inode = attributes.inode; self.fileType = attributes.fileType
     }
 
@@ -35,17 +39,24 @@ final class Node {
 public final class GoferServer {
     private let rootFD: Int32
     private let socket: Int32
+    /// Whether the root is served read-only; each handle carries its own flag (binds may differ).
     let readOnly: Bool
+    /// The spec's bind mounts, by index (`attachBind`).
+    private let binds: [GoferBindRoot]
+    /// Nothing served is writable: write requests are refused before any handle is looked at.
+    private var allReadOnly: Bool { readOnly && binds.allSatisfy(\.readOnly) }
     var handles: [UInt64: Node] = [:]
     private var nextHandle: UInt64 = 1
     private var version: UInt32?
 
     /// `rootFD` is a directory descriptor (O_PATH is enough) of the tree to serve; `socket` a connected
     /// SOCK_SEQPACKET socket to the client. The server owns neither: the caller closes both after serve().
-    public init(rootFD: Int32, socket: Int32, readOnly: Bool) {
+    /// `binds` are served as further roots, by index.
+    public init(rootFD: Int32, socket: Int32, readOnly: Bool, binds: [GoferBindRoot] = []) {
         self.rootFD = rootFD
         self.socket = socket
         self.readOnly = readOnly
+        self.binds = binds
     }
 
     /// Answers requests until the client closes its end (returns normally) or the socket fails (throws
@@ -122,7 +133,12 @@ public final class GoferServer {
                 close(fd)
                 throw error
             }
-            return .attach(insert(Node(fd: fd, parent: nil, name: [], attributes: attributes)), attributes)
+            return .attach(insert(Node(fd: fd, parent: nil, name: [], attributes: attributes, readOnly: readOnly)), attributes)
+        case let .attachBind(index):
+            guard Int(index) < binds.count else { throw .ENOENT }
+            let node = try binds[Int(index)].attach()
+            let attributes = try HostFile.attributes(node.fd)
+            return .attachedBind(insert(node), attributes)
         case let .walk(directory, names):
             return try walk(from: lookup(directory), names)
         case let .open(file, flags):
@@ -139,15 +155,19 @@ public final class GoferServer {
             guard node.fileType == FileMode.S_IFLNK else { throw .EINVAL }
             return .readlink(try HostFile.readlink(node.fd))
         case let .statfs(file):
-            var s = try HostFile.fileSystemStatistics(lookup(file).fd)
-            if readOnly { s.flags |= FileSystemStatistics.readOnlyFlag }
+            let node = try lookup(file)
+            var s = try HostFile.fileSystemStatistics(node.fd)
+            if node.readOnly { s.flags |= FileSystemStatistics.readOnlyFlag }
             return .statfs(s)
         case let .close(file):
             guard handles.removeValue(forKey: file.raw) != nil else { throw .EBADF }
             return .close
         case .create, .mkdir, .mknod, .symlink, .link, .unlink, .rename, .setAttributes:
             // Refused before any handle is even looked at: a read-only Gofer changes nothing.
-            guard !readOnly else { throw .EROFS }
+            guard !allReadOnly else { throw .EROFS }
+            for handle in request.changedHandles {
+                if try lookup(handle).readOnly { throw .EROFS }
+            }
             return try executeWrite(request, donating: &donated)
         }
     }
@@ -201,7 +221,7 @@ public final class GoferServer {
         guard access != Int32(OpenFlags.O_ACCMODE) else { throw .EINVAL }
         let truncate = flags & Int32(OpenFlags.O_TRUNC) != 0
         let writes = access != Int32(OpenFlags.O_RDONLY) || truncate
-        if readOnly && writes { throw .EROFS }
+        if node.readOnly && writes { throw .EROFS }
         if flags & Int32(OpenFlags.O_DIRECTORY) != 0 && !node.isDirectory { throw .ENOTDIR }
 
         let fd: Int32
@@ -231,5 +251,19 @@ public final class GoferServer {
             throw error
         }
         return fd
+    }
+}
+
+extension GoferRequest {
+    /// The handles a write request changes something under: each must be in a writable root or bind.
+    var changedHandles: [FileHandle] {
+        switch self {
+        case let .create(d, _, _, _, _), let .mkdir(d, _, _, _), let .mknod(d, _, _, _), let .symlink(d, _, _, _),
+             let .unlink(d, _, _), let .setAttributes(d, _):
+            return [d]
+        case let .link(f, d, _): return [f, d]
+        case let .rename(d, _, nd, _, _): return [d, nd]
+        default: return []
+        }
     }
 }

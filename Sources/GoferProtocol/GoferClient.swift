@@ -42,6 +42,13 @@ public final class GoferClient: Sendable {
         return (h, a)
     }
 
+    /// A new handle to the root of bind mount `index` (a directory or a regular file), and its attributes.
+    public func attach(bind index: Int) throws(Errno) -> (FileHandle, FileAttributes) {
+        guard let raw = UInt32(exactly: index) else { throw .EINVAL }
+        guard case let (.attachedBind(h, a), nil) = try call(.attachBind(index: raw)) else { throw poison() }
+        return (h, a)
+    }
+
     /// Walks `names` from `directory`, one component at a time, never following symlinks. Stops after a
     /// component that is a symlink or not a directory, or at the first component that does not resolve.
     /// Returns every component walked (each a new handle the caller must close), and the errno of the

@@ -6,7 +6,8 @@
 // A string is u16 length + bytes; a handle is u64; attributes are fixed-size (FileAttributes).
 // The first request must be `version`; the server answers requests it cannot decode with EINVAL and
 // unknown operations with ENOSYS, so later versions can add operations without breaking older peers
-// (the write operations 10...17 were added that way: a Gofer that predates them answers ENOSYS).
+// (the write operations 10...17 and attachBind 18 were added that way: a Gofer that predates them
+// answers ENOSYS).
 // Layout changes of existing messages require a new version, negotiated by the handshake. An `open` or
 // `create` success reply carries exactly one host descriptor as SCM_RIGHTS; no other message carries any.
 import LinuxABI
@@ -31,6 +32,8 @@ public enum GoferOperation: UInt16, Sendable, CaseIterable {
     case unlink = 15
     case rename = 16
     case setAttributes = 17
+    /// A new handle to the root of one of the spec's bind mounts (a directory or a single file).
+    case attachBind = 18
 
     /// Operations whose success reply is a new file's handle and attributes.
     public var createsFile: Bool { [.create, .mkdir, .mknod, .symlink, .link].contains(self) }
@@ -67,6 +70,9 @@ public enum GoferRequest: Sendable, Equatable {
     /// renameat2 with RenameFlags.
     case rename(directory: FileHandle, name: [UInt8], newDirectory: FileHandle, newName: [UInt8], flags: UInt32)
     case setAttributes(FileHandle, AttributeChanges)
+    /// A new handle to the root of bind mount `index` (in the order the Gofer was given them): a
+    /// directory or a regular file. ENOENT for an index the Gofer does not serve.
+    case attachBind(index: UInt32)
 
     public var operation: GoferOperation {
         switch self {
@@ -87,6 +93,7 @@ public enum GoferRequest: Sendable, Equatable {
         case .unlink: .unlink
         case .rename: .rename
         case .setAttributes: .setAttributes
+        case .attachBind: .attachBind
         }
     }
 }
@@ -120,6 +127,8 @@ public enum GoferReply: Sendable, Equatable {
     case done(GoferOperation)
     /// The attributes after a setattr.
     case setAttributes(FileAttributes)
+    /// The root of a bind mount (same payload as `attach`).
+    case attachedBind(FileHandle, FileAttributes)
 
     public var operation: GoferOperation {
         switch self {
@@ -135,6 +144,7 @@ public enum GoferReply: Sendable, Equatable {
         case let .created(op, _): op
         case let .done(op): op
         case .setAttributes: .setAttributes
+        case .attachedBind: .attachBind
         }
     }
 }
@@ -194,6 +204,7 @@ extension GoferWire {
         case let .rename(d, name, nd, newName, flags):
             w.u64(d.raw); w.string(name); w.u64(nd.raw); w.string(newName); w.u32(flags)
         case let .setAttributes(h, changes): w.u64(h.raw); changes.encode(into: &w)
+        case let .attachBind(index): w.u32(index)
         }
         return w.bytes
     }
@@ -249,6 +260,7 @@ extension GoferWire {
             request = .rename(directory: d, name: name, newDirectory: nd, newName: newName, flags: flags)
         case .setAttributes:
             request = .setAttributes(FileHandle(raw: try r.u64()), try AttributeChanges.decode(from: &r))
+        case .attachBind: request = .attachBind(index: try r.u32())
         }
         try r.finish()
         return GoferRequestMessage(tag: tag, request: request)
@@ -264,7 +276,7 @@ extension GoferWire {
         }
         switch reply {
         case let .version(v, maxMessageSize): w.u32(v); w.u32(maxMessageSize)
-        case let .attach(h, a): w.u64(h.raw); a.encode(into: &w)
+        case let .attach(h, a), let .attachedBind(h, a): w.u64(h.raw); a.encode(into: &w)
         case let .walk(components, failure):
             w.u16(UInt16(clamping: components.count))
             for c in components { w.u64(c.handle.raw); c.attributes.encode(into: &w) }
@@ -331,6 +343,7 @@ extension GoferWire {
             reply = .created(op, WalkedComponent(handle: h, attributes: try FileAttributes.decode(from: &r)))
         case .unlink, .rename: reply = .done(op)
         case .setAttributes: reply = .setAttributes(try FileAttributes.decode(from: &r))
+        case .attachBind: reply = .attachedBind(FileHandle(raw: try r.u64()), try FileAttributes.decode(from: &r))
         }
         try r.finish()
         return GoferReplyMessage(tag: tag, reply: reply)

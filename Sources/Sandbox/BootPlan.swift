@@ -5,12 +5,25 @@ import OCI
 /// How one spec mount is provided inside the sandbox.
 public enum PlannedMountKind: String, Sendable, Equatable {
     case proc, dev, tmpfs, empty
+    /// A host directory or file served by the Gofer (`BootPlan.binds[bindIndex]`).
+    case bind
+}
+
+/// A spec bind mount: the host path the Gofer serves, in the order the Gofer is given them.
+public struct PlannedBind: Sendable, Equatable {
+    /// Absolute host path.
+    public var source: String
+    public var readOnly: Bool
+    /// Index in config.json's `mounts`, for messages.
+    public var mountIndex: Int
 }
 
 public struct PlannedMount: Sendable, Equatable {
     public var destination: String
     public var kind: PlannedMountKind
     public var readOnly: Bool
+    /// For `.bind`: the index in `BootPlan.binds`.
+    public var bindIndex: Int? = nil
 }
 
 /// Everything the boot needs from the spec, checked.
@@ -27,6 +40,8 @@ public struct BootPlan: Sendable, Equatable {
     public var mounts: [PlannedMount]
     /// Mounts that are accepted but not provided yet, with the reason (logged as warnings).
     public var skipped: [String]
+    /// The bind mounts' sources, served by the Gofer as further roots.
+    public var binds: [PlannedBind] = []
     /// linux.resources.memory.limit: app memory beyond it fails with ENOMEM inside the sandbox.
     public var memoryLimit: UInt64? = nil
     /// process.rlimits by resource number (RLIMIT_*): (soft, hard).
@@ -49,6 +64,7 @@ public struct BootPlan: Sendable, Equatable {
         }
         var mounts: [PlannedMount] = []
         var skipped: [String] = []
+        var binds: [PlannedBind] = []
         for (index, mount) in (spec.mounts ?? []).enumerated() {
             let type = mount.type ?? ""
             let options = mount.options ?? []
@@ -58,9 +74,14 @@ public struct BootPlan: Sendable, Equatable {
             if mount.destination == "/dev" && !isBind {
                 kind = .dev
             } else if isBind {
-                // docker binds /etc/hosts, /etc/hostname and /etc/resolv.conf; the Gofer cannot serve binds yet.
-                skipped.append("mounts[\(index)]: bind mount of \(mount.source ?? "?") at \(mount.destination) "
-                               + "is not supported yet; the image's own file is used")
+                // docker binds /etc/hosts, /etc/hostname, /etc/resolv.conf and `-v` volumes.
+                guard let source = mount.source, source.hasPrefix("/") else {
+                    throw RuntimeError("config.json: mounts[\(index)].source: a bind source must be an absolute host path, "
+                                       + "got \"\(mount.source ?? "")\"")
+                }
+                mounts.append(PlannedMount(destination: mount.destination, kind: .bind, readOnly: readOnly,
+                                           bindIndex: binds.count))
+                binds.append(PlannedBind(source: source, readOnly: readOnly, mountIndex: index))
                 continue
             } else {
                 switch type {
@@ -79,7 +100,7 @@ public struct BootPlan: Sendable, Equatable {
             argv: args, environment: process.env ?? [], workingDirectory: process.cwd,
             hostname: spec.hostname ?? "runsc", uid: process.user.uid, gid: process.user.gid,
             additionalGids: process.user.additionalGids ?? [], umask: process.user.umask ?? 0o022,
-            rootReadOnly: spec.root?.readonly ?? false, mounts: mounts, skipped: skipped)
+            rootReadOnly: spec.root?.readonly ?? false, mounts: mounts, skipped: skipped, binds: binds)
         for (index, limit) in (process.rlimits ?? []).enumerated() {
             guard let number = rlimitNumbers[limit.type] else {
                 throw RuntimeError("config.json: process.rlimits[\(index)].type: unknown resource \"\(limit.type)\" "
@@ -129,12 +150,14 @@ public struct BootOptions: Sendable, Equatable {
 
 /// The gofer role's command line.
 ///
-///     runsc <global flags> gofer --gofer-fd 3 --rootfs PATH [--read-only] ID
+///     runsc <global flags> gofer --gofer-fd 3 --rootfs PATH [--read-only] [--bind SOURCE:ro|rw]... ID
 public struct GoferOptions: Sendable, Equatable {
     public var id: String
     public var rootfs: String
     public var goferFD: Int32 = 3
     public var readOnly = false
+    /// Bind sources, in the order the Sentry attaches them (`BootPlan.binds`).
+    public var binds: [PlannedBind] = []
 
     public init(id: String, rootfs: String, readOnly: Bool) { self.id = id; self.rootfs = rootfs; self.readOnly = readOnly }
 
@@ -147,7 +170,20 @@ public struct GoferOptions: Sendable, Equatable {
 
     public func arguments(runtime: RuntimeOptions) -> [String] {
         ["runsc-gofer"] + runtime.roleArguments + ["gofer", "--gofer-fd", "\(goferFD)", "--rootfs", rootfs]
-            + (readOnly ? ["--read-only"] : []) + [id]
+            + (readOnly ? ["--read-only"] : [])
+            + binds.flatMap { ["--bind", $0.source + ($0.readOnly ? ":ro" : ":rw")] } + [id]
+    }
+
+    /// Parses a `--bind` argument: `SOURCE:ro` or `SOURCE:rw` (the source itself may contain ':').
+    public static func parseBind(_ argument: String, index: Int) throws(RuntimeError) -> PlannedBind {
+        guard let colon = argument.lastIndex(of: ":"), argument.hasPrefix("/") else {
+            throw RuntimeError("--bind \(argument): expected ABSOLUTE-PATH:ro or ABSOLUTE-PATH:rw")
+        }
+        let mode = argument[argument.index(after: colon)...]
+        guard mode == "ro" || mode == "rw" else {
+            throw RuntimeError("--bind \(argument): expected ABSOLUTE-PATH:ro or ABSOLUTE-PATH:rw")
+        }
+        return PlannedBind(source: String(argument[..<colon]), readOnly: mode == "ro", mountIndex: index)
     }
 }
 

@@ -93,6 +93,7 @@ public enum BootRole {
             case .dev: source = .dev
             case .tmpfs: source = .tmpfs
             case .empty: source = .empty
+            case .bind: source = .gofer(bind: mount.bindIndex ?? -1)
             }
             return SentryMount(destination: mount.destination, source: source, readOnly: mount.readOnly)
         }

@@ -56,6 +56,16 @@ public struct ContainerManager: Sendable {
         let rootfs = try resolveRootfs(spec: spec, bundle: bundle)
         let plan = try BootPlan.make(from: spec)
         for warning in plan.skipped { log.warning("container \"\(id)\": \(warning)") }
+        for bind in plan.binds {
+            guard let resolved = Sys.realPath(bind.source) else {
+                throw RuntimeError("config.json: mounts[\(bind.mountIndex)].source: bind source \(bind.source) does not exist")
+            }
+            var st = stat()
+            guard stat(resolved, &st) == 0, st.st_mode & S_IFMT == S_IFDIR || st.st_mode & S_IFMT == S_IFREG else {
+                throw RuntimeError("config.json: mounts[\(bind.mountIndex)].source: bind source \(bind.source) "
+                                   + "must be a directory or a regular file")
+            }
+        }
 
         let lock = try store.createDirectory(id: id)
         var processes: SandboxProcesses?
@@ -64,7 +74,8 @@ public struct ContainerManager: Sendable {
             var record = ContainerRecord(id: id, status: .creating, pid: 0, bundle: bundle, rootfs: rootfs,
                                          created: created, annotations: spec.annotations)
             try store.save(record)
-            let (started, readyFD) = try spawnSandbox(id: id, spec: spec, rootfs: rootfs, deathSignal: deathSignal)
+            let (started, readyFD) = try spawnSandbox(id: id, spec: spec, rootfs: rootfs, binds: plan.binds,
+                                                      deathSignal: deathSignal)
             processes = started
             try awaitReady(id: id, readyFD: readyFD, processes: started)
             record.status = .created
@@ -94,7 +105,7 @@ public struct ContainerManager: Sendable {
     }
 
     /// Spawns gofer then boot with every descriptor they need; closes our copies of the children's ends.
-    func spawnSandbox(id: String, spec: Spec, rootfs: String, deathSignal: Int32) throws(RuntimeError) -> (SandboxProcesses, readyFD: Int32) {
+    func spawnSandbox(id: String, spec: Spec, rootfs: String, binds: [PlannedBind], deathSignal: Int32) throws(RuntimeError) -> (SandboxProcesses, readyFD: Int32) {
         let dir = store.directory(of: id)
         var ours: [Int32] = []
         defer { for fd in ours { close(fd) } }
@@ -118,15 +129,31 @@ public struct ContainerManager: Sendable {
             bootLogFD = Glibc.open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         }
         if bootLogFD >= 0 { ours.append(bootLogFD) }
+        // The gofer logs its setup (the filter it installs) to its own file; it closes it before confining.
+        var goferLogFD: Int32 = -1
+        if options.debug, let debugDir = options.debugLog {
+            goferLogFD = RuntimeLog.openDebugLog(dir: debugDir, name: "runsc.\(id).gofer.log")
+        } else if options.debug, let logPath = options.log {
+            goferLogFD = Glibc.open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        }
+        if goferLogFD >= 0 { ours.append(goferLogFD) }
 
         // The gofer only needs its own mount namespace (to pivot into the rootfs) and no network.
-        let gofer = GoferOptions(id: id, rootfs: rootfs,
+        var gofer = GoferOptions(id: id, rootfs: rootfs,
                                  readOnly: GoferOptions.rootReadOnly(specReadOnly: spec.root?.readonly ?? false, runtime: options))
+        gofer.binds = binds
         var goferFlags = CloneFlags.CLONE_NEWNS | CloneFlags.CLONE_NEWIPC | CloneFlags.CLONE_NEWUTS
         if options.network == "none" { goferFlags |= CloneFlags.CLONE_NEWNET }
+        var goferArguments = gofer.arguments(runtime: options)
+        var goferDescriptors: [(from: Int32, to: Int32)] = [(goferEnd, gofer.goferFD)]
+        if goferLogFD >= 0 {
+            // Options may follow the id argument; the log descriptor is the next free number.
+            let logNumber = gofer.goferFD + 1
+            goferArguments += ["--log-fd", "\(logNumber)"]
+            goferDescriptors.append((goferLogFD, logNumber))
+        }
         let goferPID = try Spawner.spawn(SpawnRequest(
-            arguments: gofer.arguments(runtime: options), cloneFlags: goferFlags,
-            descriptors: [(goferEnd, gofer.goferFD)], deathSignal: deathSignal))
+            arguments: goferArguments, cloneFlags: goferFlags, descriptors: goferDescriptors, deathSignal: deathSignal))
 
         var boot = BootOptions(id: id)
         if bootLogFD < 0 { boot.logFD = -1 }

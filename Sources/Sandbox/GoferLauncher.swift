@@ -6,7 +6,8 @@ public enum GoferLauncher {
     /// Runs the gofer role; never returns. Setup errors go to stderr (the CLI's) with exit status 1.
     public static func run(_ options: GoferOptions, runtime: RuntimeOptions) -> Never {
         do {
-            try GoferRole.run(rootPath: options.rootfs, socket: options.goferFD, readOnly: options.readOnly)
+            try GoferRole.run(rootPath: options.rootfs, socket: options.goferFD, readOnly: options.readOnly,
+                              binds: options.binds.map { (path: $0.source, readOnly: $0.readOnly) })
         } catch {
             let line = Array("runsc gofer \(options.id): \(error)\n".utf8)
             _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }

@@ -7,6 +7,8 @@
 // stderr) and exits with 159 (128+SIGSYS). Without --debug the kernel's audit log has it too:
 // `dmesg | grep 'type=1326'` shows "syscall=N". Then add the call to the right group below, with a reason.
 
+import LinuxABI
+
 /// One rule of the allowlist: a syscall by name, optionally only with certain argument values.
 public struct SeccompRule: Sendable, Equatable {
     /// A condition on one argument (all conditions of a rule must hold).
@@ -38,12 +40,20 @@ public struct SeccompRule: Sendable, Equatable {
 public enum SeccompPolicy {
     static let ENOSYS: Int32 = 38, ENOENT: Int32 = 2
     static let TCGETS: UInt64 = 0x5401, TIOCGWINSZ: UInt64 = 0x5413
+    /// Every CLONE_NEW* flag (0x80 is CLONE_NEWTIME).
+    public static let cloneNamespaceFlags: UInt64 = 0x80 | CloneFlags.CLONE_NEWNS | CloneFlags.CLONE_NEWCGROUP
+        | CloneFlags.CLONE_NEWUTS | CloneFlags.CLONE_NEWIPC | CloneFlags.CLONE_NEWUSER | CloneFlags.CLONE_NEWPID
+        | CloneFlags.CLONE_NEWNET
 
     /// What the Sentry (boot role) may call on the host after confinement.
     public static func sentry() -> [SeccompRule] {
         var rules: [SeccompRule] = []
         // ptrace platform: drive stub processes, reap them, create them (clone) and stop/kill them.
-        rules += SeccompRule.allow("ptrace", "wait4", "waitid", "clone", "kill", "tgkill", "tkill")
+        rules += SeccompRule.allow("ptrace", "wait4", "waitid", "kill", "tgkill", "tkill")
+        // clone only without namespace flags: stubs are plain forks (flags 0) and threads share everything. A
+        // new user namespace would hand the Sentry a full capability set again (and with it mount & co.).
+        rules.append(SeccompRule(name: "clone", conditions: [
+            SeccompRule.Condition(argument: 0, value: 0, mask: cloneNamespaceFlags)]))
         // Pidfds for stubs: waiting on and signalling a stub can never hit a recycled pid.
         rules += SeccompRule.allow("pidfd_open", "pidfd_send_signal")
         // glibc tries clone3 first for threads and falls back to clone on ENOSYS; clone3's flags live in

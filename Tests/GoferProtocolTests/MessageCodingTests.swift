@@ -19,6 +19,7 @@ enum Samples {
     static let requests: [GoferRequest] = [
         .version(minVersion: 1, maxVersion: 7),
         .attach,
+        .attachBind(index: 3),
         .walk(directory: FileHandle(raw: 1), names: [Array("usr".utf8), Array("lib".utf8), [0xFF, 0xFE]]),
         .walk(directory: FileHandle(raw: 2), names: []),
         .walk(directory: FileHandle(raw: 3), names: Array(repeating: [UInt8](repeating: 0x61, count: 255),
@@ -51,6 +52,7 @@ enum Samples {
     static let replies: [GoferReplyMessage] = [
         GoferReplyMessage(tag: 1, reply: .version(1, maxMessageSize: 65536)),
         GoferReplyMessage(tag: 2, reply: .attach(FileHandle(raw: 1), directoryAttributes)),
+        GoferReplyMessage(tag: 2, reply: .attachedBind(FileHandle(raw: 9), attributes)),
         GoferReplyMessage(tag: 3, reply: .walk([
             WalkedComponent(handle: FileHandle(raw: 10), attributes: directoryAttributes),
             WalkedComponent(handle: FileHandle(raw: 11), attributes: attributes),

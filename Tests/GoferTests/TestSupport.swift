@@ -99,7 +99,8 @@ final class InProcessGofer {
     let rawSocket: Int32
 
     /// With `raw`, the test gets the client end as `rawSocket` instead of a GoferClient.
-    init(root: String, readOnly: Bool = true, raw: Bool = false) throws {
+    /// `binds` (host path, read-only) are opened on the server thread and served by index.
+    init(root: String, readOnly: Bool = true, raw: Bool = false, binds: [(path: String, readOnly: Bool)] = []) throws {
         let (a, b) = try GoferSocket.pair()
         let rootFD = clinux_openat(AtFlags.AT_FDCWD, root, Int32(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC), 0)
         guard rootFD >= 0 else { throw Errno(clinux_errno()) }
@@ -107,7 +108,11 @@ final class InProcessGofer {
         thread = TestThread {
             var failure: Errno?
             do throws(Errno) {
-                try GoferServer(rootFD: rootFD, socket: b, readOnly: readOnly).serve()
+                var roots: [GoferBindRoot] = []
+                for bind in binds {
+                    do throws(GoferRoleError) { roots.append(try GoferBindRoot(path: bind.path, readOnly: bind.readOnly)) } catch { throw error.errno }
+                }
+                try GoferServer(rootFD: rootFD, socket: b, readOnly: readOnly, binds: roots).serve()
             } catch {
                 failure = error
             }

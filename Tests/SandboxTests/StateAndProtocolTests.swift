@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import XCTest
+import LinuxABI
 import OCI
 @testable import Sandbox
 
@@ -152,14 +153,32 @@ final class BootPlanTests: XCTestCase {
         XCTAssertEqual(plan.umask, 0o022)
     }
 
-    func testDockerBindMountsAreSkippedWithAReason() throws {
+    func testBindMountsArePlannedForTheGoferInOrder() throws {
         var spec = Spec.defaultSpec()
+        let first = spec.mounts?.count ?? 0
         spec.mounts?.append(Mount(destination: "/etc/hosts", type: "bind", source: "/var/lib/docker/x/hosts",
-                                  options: ["rbind", "rprivate"]))
+                                  options: ["rbind", "rprivate", "ro"]))
+        spec.mounts?.append(Mount(destination: "/data", type: "none", source: "/srv/data", options: ["bind"]))
         let plan = try BootPlan.make(from: spec)
-        XCTAssertFalse(plan.mounts.contains { $0.destination == "/etc/hosts" })
-        XCTAssertEqual(plan.skipped.count, 1)
-        XCTAssertTrue(plan.skipped[0].contains("/etc/hosts"))
+        XCTAssertEqual(plan.binds, [PlannedBind(source: "/var/lib/docker/x/hosts", readOnly: true, mountIndex: first),
+                                    PlannedBind(source: "/srv/data", readOnly: false, mountIndex: first + 1)])
+        XCTAssertTrue(plan.mounts.contains(PlannedMount(destination: "/etc/hosts", kind: .bind, readOnly: true, bindIndex: 0)))
+        XCTAssertTrue(plan.mounts.contains(PlannedMount(destination: "/data", kind: .bind, readOnly: false, bindIndex: 1)))
+        XCTAssertTrue(plan.skipped.isEmpty)
+        var gofer = GoferOptions(id: "c", rootfs: "/r", readOnly: true)
+        gofer.binds = plan.binds
+        let arguments = gofer.arguments(runtime: RuntimeOptions())
+        XCTAssertTrue(arguments.joined(separator: " ").hasSuffix("--bind /var/lib/docker/x/hosts:ro --bind /srv/data:rw c"), "\(arguments)")
+        XCTAssertEqual(try GoferOptions.parseBind("/a:b:rw", index: 0), PlannedBind(source: "/a:b", readOnly: false, mountIndex: 0))
+        XCTAssertThrowsError(try GoferOptions.parseBind("/a", index: 0))
+    }
+
+    func testRelativeBindSourceIsRefused() {
+        var spec = Spec.defaultSpec()
+        spec.mounts = [Mount(destination: "/x", type: "bind", source: "relative/dir")]
+        XCTAssertThrowsError(try BootPlan.make(from: spec)) {
+            XCTAssertTrue("\($0)".hasPrefix("config.json: mounts[0].source: a bind source must be an absolute host path"), "\($0)")
+        }
     }
 
     func testUnknownMountTypeIsRefused() {
@@ -222,6 +241,22 @@ final class SeccompPolicyTests: XCTestCase {
                      "setns", "chroot", "pivot_root", "init_module", "bpf", "keyctl"] {
             XCTAssertFalse(allowed.contains(name), "\(name) must not be allowed")
         }
+    }
+
+    func testCloneCannotCreateNamespaces() {
+        let clones = SeccompPolicy.sentry().filter { $0.name == "clone" }
+        XCTAssertEqual(clones.count, 1)
+        let condition = clones.first?.conditions.first
+        XCTAssertEqual(clones.first?.conditions.count, 1)
+        XCTAssertEqual(condition?.argument, 0)
+        XCTAssertEqual(condition?.value, 0)
+        let every: [UInt64] = [0x80, CloneFlags.CLONE_NEWNS, CloneFlags.CLONE_NEWCGROUP, CloneFlags.CLONE_NEWUTS,
+                               CloneFlags.CLONE_NEWIPC, CloneFlags.CLONE_NEWUSER, CloneFlags.CLONE_NEWPID,
+                               CloneFlags.CLONE_NEWNET]
+        for flag in every { XCTAssertNotEqual((condition?.mask ?? 0) & flag, 0, "clone flag \(flag) is not refused") }
+        // Thread creation (glibc's pthread flags) must still pass the condition.
+        let threadFlags: UInt64 = 0x3d0f00
+        XCTAssertEqual(threadFlags & (condition?.mask ?? ~0), 0)
     }
 
     func testIoctlOnlyForTerminalQueries() {

@@ -197,7 +197,7 @@ extension Kernel {
         var out = "none / gofer \(config.rootReadOnly ? "ro" : "rw"),relatime 0 0\n"
         for m in config.mounts {
             let type: String
-            switch m.source { case .proc: type = "proc"; case .dev: type = "devtmpfs"; case .tmpfs: type = "tmpfs"; case .empty: type = "tmpfs" }
+            switch m.source { case .proc: type = "proc"; case .dev: type = "devtmpfs"; case .tmpfs: type = "tmpfs"; case .empty: type = "tmpfs"; case .gofer: type = "gofer" }
             out += "none \(m.destination) \(type) \(m.readOnly ? "ro" : "rw"),relatime 0 0\n"
         }
         return out

@@ -10,6 +10,8 @@ public enum SentryMountSource: Sendable, Equatable {
     case tmpfs
     /// An empty, read-only directory (for sysfs, cgroup, mqueue, ... until those exist).
     case empty
+    /// Bind mount `index` the Gofer serves (a host directory or a single file; `attachBind`).
+    case gofer(bind: Int)
 }
 
 /// One mount of the container, applied in order after the root.

@@ -91,20 +91,38 @@ extension Kernel {
             case .dev: inode = DevRoot(kernel: self)
             case .tmpfs: inode = TmpfsInode.directory(mode: 0o1777)
             case .empty: inode = TmpfsInode.directory(mode: 0o555)
+            case .gofer(let index):
+                let (handle, attrs): (FileHandle, FileAttributes)
+                do { (handle, attrs) = try gofer.attach(bind: index) } catch {
+                    throw SentryError("the Gofer did not serve bind mount \(index) for \(m.destination): \(error)")
+                }
+                // A writable bind writes through to the host: that is what a volume is for.
+                inode = GoferInode(kernel: self, handle: handle, attributes: attrs, writable: !m.readOnly)
             }
             try mount(inode, at: m.destination, readOnly: m.readOnly, root: root)
         }
         return root
     }
 
-    /// Mounts `inode` at `destination`; a missing mount point is created in the Sentry's view only.
+    /// Mounts `inode` at `destination`; a missing mount point is created in the Sentry's view only. A
+    /// non-directory (a file bind) is mounted on a non-directory: the image's file, or a synthetic one.
     private func mount(_ inode: Inode, at destination: String, readOnly: Bool, root: Dentry) throws {
         let comps = destination.split(separator: "/").map(String.init).filter { $0 != "." && !$0.isEmpty }
         guard !comps.contains("..") else { throw SentryError("mount destination \"\(destination)\" must not contain \"..\"") }
+        let isDirectory = (try? inode.stat().isDirectory) ?? true
         var current = root
-        for name in comps {
+        for (i, name) in comps.enumerated() {
             let base = current.top
-            if let c = try? base.childNoFollow(name) {
+            if i == comps.count - 1 && !isDirectory {
+                if let c = try? base.childForMount(name), let st = try? c.top.inode.stat(), !st.isSymlink {
+                    guard !st.isDirectory else {
+                        throw SentryError("mount destination \"\(destination)\" is a directory; cannot bind a file over it")
+                    }
+                    current = c
+                } else {
+                    current = base.addSynthetic(name, inode: TmpfsInode(mode: FileMode.S_IFREG | 0o644))
+                }
+            } else if let c = try? base.childNoFollow(name) {
                 current = c
             } else {
                 current = base.addSynthetic(name, inode: TmpfsInode.directory(mode: 0o755))
