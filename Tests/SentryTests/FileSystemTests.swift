@@ -6,46 +6,15 @@ import PlatformPtrace
 import XCTest
 @testable import Sentry
 
-/// Like SentryHarness, with the root's Gofer mode and overlay chosen by the test.
+/// SentryHarness with the root's Gofer mode and overlay chosen by the test, running a busybox script.
 enum FileSystemHarness {
     static func run(_ script: String, root: String, overlay: RootOverlay, goferReadOnly: Bool) throws -> SentryRun {
-        let (sentryEnd, goferEnd) = try GoferSocket.pair()
-        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard rootFD >= 0 else { throw SentryError("cannot open \(root)") }
-        nonisolated(unsafe) let server = GoferServer(rootFD: rootFD, socket: goferEnd, readOnly: goferReadOnly)
-        let goferThread = Thread { try? server.serve(); close(goferEnd); close(rootFD) }
-        goferThread.start()
-
-        let base = NSTemporaryDirectory() + "fs-run-\(UUID().uuidString)"
-        let outFD = open(base + ".out", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        let errFD = open(base + ".err", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        let inFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        defer {
-            close(outFD); close(errFD); close(inFD)
-            unlink(base + ".out"); unlink(base + ".err")
-        }
-        var config = SentryConfig(argv: ["/bin/busybox", "sh", "-c", script],
-                                  environment: ["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/root", "TZ=UTC"], goferSocket: sentryEnd)
-        config.rootReadOnly = false
-        config.rootOverlay = overlay
-        config.stdioFDs = [inFD, outFD, errFD]
-        let strace = ProcessInfo.processInfo.environment["SENTRY_STRACE"] != nil
-        config.strace = strace
-        config.debug = strace
-        config.logFD = strace ? 2 : -1
-        let memory = try MemoryFile(size: 8 << 30)
-        let platform = try PtracePlatform(memoryFileFD: memory.fd)
-        let kernel = try Kernel(config: config, platform: platform, memoryFile: memory)
-        try kernel.prepare()
-        try kernel.start()
-        let status = kernel.wait()
-        close(sentryEnd)
-        return SentryRun(status: status,
-                         stdout: (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "",
-                         stderr: (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? "")
+        try SentryHarness.run(["/bin/busybox", "sh", "-c", script], root: root,
+                              env: ["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/root", "TZ=UTC"],
+                              overlay: overlay, goferReadOnly: goferReadOnly)
     }
 
-    /// Runs `script` with /bin/sh on the host (for the native side of a comparison).
+    /// Runs `script` with busybox sh on the host (for the native side of a comparison).
     static func native(_ script: String, path: String) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/busybox")

@@ -13,17 +13,21 @@ struct SentryRun {
 }
 
 enum SentryHarness {
+    /// `overlay` and `goferReadOnly` choose how the root is written: by default into the in-memory overlay,
+    /// with the Gofer serving `root` read-only, so the host directory never changes.
     static func run(_ argv: [String], root: String = "/", cwd: String = "/", env: [String] = ["PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"],
-                    stdin: String = "", strace: Bool = ProcessInfo.processInfo.environment["SENTRY_STRACE"] != nil) throws -> SentryRun {
+                    stdin: String = "", overlay: RootOverlay = .memory, goferReadOnly: Bool = true,
+                    strace: Bool = ProcessInfo.processInfo.environment["SENTRY_STRACE"] != nil) throws -> SentryRun {
         var sv: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sv) == 0 else {
             throw SentryError("socketpair failed")
         }
         let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        let server = GoferServer(rootFD: rootFD, socket: sv[1], readOnly: true)
+        guard rootFD >= 0 else { throw SentryError("cannot open the root \(root)") }
+        let server = GoferServer(rootFD: rootFD, socket: sv[1], readOnly: goferReadOnly)
         nonisolated(unsafe) let unsafeServer = server
         let serverSocket = sv[1]
-        let goferThread = Thread { try? unsafeServer.serve(); close(serverSocket) }
+        let goferThread = Thread { try? unsafeServer.serve(); close(serverSocket); close(rootFD) }
         goferThread.start()
 
         let outPath = NSTemporaryDirectory() + "sentry-out-\(UUID().uuidString)"
@@ -38,9 +42,8 @@ enum SentryHarness {
         }
         var config = SentryConfig(argv: argv, environment: env, goferSocket: sv[0])
         config.workingDirectory = cwd
-        // A writable root over the in-memory overlay: the host directory is never changed.
         config.rootReadOnly = false
-        config.rootOverlay = .memory
+        config.rootOverlay = overlay
         config.stdioFDs = [inFD, outFD, errFD]
         config.strace = strace
         config.debug = strace
