@@ -9,6 +9,14 @@ public enum OpenFlags {
     public static let O_SYNC = 0o4010000, O_PATH = 0o10000000, O_TMPFILE = 0o20200000
 }
 
+/// openat2's `open_how.resolve` bits.
+public enum ResolveFlags {
+    public static let RESOLVE_NO_XDEV: UInt64 = 0x01, RESOLVE_NO_MAGICLINKS: UInt64 = 0x02
+    public static let RESOLVE_NO_SYMLINKS: UInt64 = 0x04, RESOLVE_BENEATH: UInt64 = 0x08
+    public static let RESOLVE_IN_ROOT: UInt64 = 0x10, RESOLVE_CACHED: UInt64 = 0x20
+    public static let all: UInt64 = 0x3f
+}
+
 public enum AtFlags {
     public static let AT_FDCWD: Int32 = -100
     public static let AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400

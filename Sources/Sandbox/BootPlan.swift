@@ -24,6 +24,8 @@ public struct PlannedMount: Sendable, Equatable {
     public var readOnly: Bool
     /// For `.bind`: the index in `BootPlan.binds`.
     public var bindIndex: Int? = nil
+    /// For `.tmpfs`: its size=, nr_inodes=, mode=, uid= and gid= options.
+    public var tmpfs: PlannedTmpfs? = nil
 }
 
 /// Everything the boot needs from the spec, checked.
@@ -94,7 +96,8 @@ public struct BootPlan: Sendable, Equatable {
                                        + "(supported: proc, tmpfs, devtmpfs, bind, sysfs, cgroup, mqueue, devpts)")
                 }
             }
-            mounts.append(PlannedMount(destination: mount.destination, kind: kind, readOnly: readOnly || kind == .empty))
+            mounts.append(PlannedMount(destination: mount.destination, kind: kind, readOnly: readOnly || kind == .empty,
+                                       tmpfs: kind == .tmpfs ? try PlannedTmpfs.parse(options, mountIndex: index) : nil))
         }
         var plan = BootPlan(
             argv: args, environment: process.env ?? [], workingDirectory: process.cwd,

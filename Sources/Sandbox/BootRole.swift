@@ -23,7 +23,7 @@ public enum BootRole {
         }
         let supervisor: BootSupervisor
         do {
-            supervisor = try BootSupervisor(exitStatusFD: options.exitStatusFD) { signal, all in
+            supervisor = try BootSupervisor(exitStatusFD: options.exitStatusFD, kernel: kernel) { signal, all in
                 try kernel.signal(signal, allProcesses: all)
             }
             try supervisor.serve(listenFD: options.controllerFD)
@@ -95,7 +95,14 @@ public enum BootRole {
             case .empty: source = .empty
             case .bind: source = .gofer(bind: mount.bindIndex ?? -1)
             }
-            return SentryMount(destination: mount.destination, source: source, readOnly: mount.readOnly)
+            var options = TmpfsOptions()
+            if let t = mount.tmpfs {
+                // size=N% is of the sandbox's memory: its limit if the spec sets one, else the host's.
+                let physical = UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES)))) * UInt64(max(0, sysconf(Int32(_SC_PAGESIZE))))
+                options = TmpfsOptions(sizeLimit: t.sizeLimit(memory: plan.memoryLimit ?? physical), inodeLimit: t.inodes,
+                                       mode: t.mode, uid: t.uid, gid: t.gid)
+            }
+            return SentryMount(destination: mount.destination, source: source, readOnly: mount.readOnly, tmpfs: options)
         }
         config.rlimits = plan.rlimits.mapValues { ($0.soft, $0.hard) }
         config.stdioFDs = [0, 1, 2]

@@ -6,6 +6,10 @@
 //   {"version":1,"op":"signal","signal":15,"all":false} -> {"version":1,"ok":true}
 //   {"version":1,"op":"wait"}                       -> (when the container exits) {"version":1,"ok":true,"exitStatus":3}
 //   {"version":1,"op":"state"}                      -> {"version":1,"ok":true,"status":"running"}
+//   {"version":1,"op":"exec","argv":[...],"env":[...],"cwd":"/","uid":0,"gid":0} + 3 stdio descriptors
+//                                                   (SCM_RIGHTS with the request's first byte) -> {"version":1,"ok":true,"pid":7}
+//   {"version":1,"op":"execWait","pid":7}           -> (when it exits) {"version":1,"ok":true,"exitStatus":0}
+//   {"version":1,"op":"ps"}                         -> {"version":1,"ok":true,"processes":[{"pid":1,...}]}
 //   any failure                                     -> {"version":1,"ok":false,"error":"..."}
 import FoundationEssentials
 import Glibc
@@ -13,7 +17,21 @@ import LinuxABI
 
 /// The control operations.
 public enum ControlOperation: String, Codable, Sendable {
-    case start, signal, wait, state
+    case start, signal, wait, state, exec, execWait, ps
+}
+
+/// One process in a `ps` response.
+public struct ControlProcess: Codable, Sendable, Equatable {
+    public var pid: Int32
+    public var ppid: Int32
+    public var uid: UInt32
+    public var command: String
+    /// CPU time (user + system) in nanoseconds.
+    public var cpu: UInt64
+
+    public init(pid: Int32, ppid: Int32, uid: UInt32, command: String, cpu: UInt64) {
+        self.pid = pid; self.ppid = ppid; self.uid = uid; self.command = command; self.cpu = cpu
+    }
 }
 
 /// A request from the CLI.
@@ -22,6 +40,15 @@ public struct ControlRequest: Codable, Sendable, Equatable {
     public var op: ControlOperation
     public var signal: Int32?
     public var all: Bool?
+    // exec / execWait
+    public var argv: [String]?
+    public var env: [String]?
+    /// true: `env` is the whole environment (an OCI process file); otherwise merged over the container's.
+    public var replaceEnv: Bool?
+    public var cwd: String?
+    public var uid: UInt32?
+    public var gid: UInt32?
+    public var pid: Int32?
 
     public init(op: ControlOperation, signal: Int32? = nil, all: Bool? = nil) {
         self.version = ControlProtocol.version; self.op = op; self.signal = signal; self.all = all
@@ -35,10 +62,13 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     public var error: String?
     public var exitStatus: Int32?
     public var status: String?
+    public var pid: Int32?
+    public var processes: [ControlProcess]?
 
-    public init(ok: Bool, error: String? = nil, exitStatus: Int32? = nil, status: String? = nil) {
+    public init(ok: Bool, error: String? = nil, exitStatus: Int32? = nil, status: String? = nil, pid: Int32? = nil,
+                processes: [ControlProcess]? = nil) {
         self.version = ControlProtocol.version; self.ok = ok; self.error = error; self.exitStatus = exitStatus
-        self.status = status
+        self.status = status; self.pid = pid; self.processes = processes
     }
 
     public static func failure(_ message: String) -> ControlResponse { ControlResponse(ok: false, error: message) }
@@ -117,7 +147,9 @@ public struct ControlResponseError: Error, Sendable {
 /// The CLI side: one request, one response.
 public enum ControlClient {
     /// Sends `request` to the sandbox listening at `socketPath` and returns its response.
-    public static func send(_ request: ControlRequest, socketPath: String, containerID: String) throws(RuntimeError) -> ControlResponse {
+    /// `descriptors` travel with the request (SCM_RIGHTS); they stay open in the caller.
+    public static func send(_ request: ControlRequest, socketPath: String, containerID: String,
+                            descriptors: [Int32] = []) throws(RuntimeError) -> ControlResponse {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         if fd < 0 { throw RuntimeError.errno("socket") }
         defer { close(fd) }
@@ -132,7 +164,8 @@ public enum ControlClient {
             }
             throw RuntimeError.errno("container \"\(containerID)\": connect to \(socketPath)")
         }
-        try Sys.writeAll(fd, ControlProtocol.encode(request), what: "container \"\(containerID)\": send control request")
+        try DescriptorPassing.send(fd, ControlProtocol.encode(request), descriptors: descriptors,
+                                   what: "container \"\(containerID)\": send control request")
         guard let line = try Sys.readLine(fd) else {
             throw RuntimeError("container \"\(containerID)\": sandbox closed the control connection without answering")
         }

@@ -4,6 +4,7 @@
 // main thread answers them itself.
 import CLinux
 import Glibc
+import Sentry
 import Synchronization
 
 /// What the boot's main thread is asked to do next.
@@ -32,11 +33,15 @@ public final class BootSupervisor: Sendable {
     private let commands: (read: Int32, write: Int32)
     private let exitStatusFD: Int32
     private let signalSandbox: @Sendable (Int32, Bool) throws -> Void
+    /// The Sentry, for exec and ps (nil in tests of the protocol alone).
+    let kernel: (any SentryKernel)?
 
     /// - Parameters:
     ///   - exitStatusFD: the file in the state directory where the final status is recorded, or -1.
     ///   - signalSandbox: delivers a signal to the container's init (or all processes) once it runs.
-    public init(exitStatusFD: Int32, signalSandbox: @escaping @Sendable (Int32, Bool) throws -> Void) throws(RuntimeError) {
+    public init(exitStatusFD: Int32, kernel: (any SentryKernel)? = nil,
+                signalSandbox: @escaping @Sendable (Int32, Bool) throws -> Void) throws(RuntimeError) {
+        self.kernel = kernel
         self.commands = try Sys.pipe()
         self.exitStatusFD = exitStatusFD
         self.signalSandbox = signalSandbox
@@ -62,7 +67,12 @@ public final class BootSupervisor: Sendable {
         shared.withLock { $0.inFlight += 1 }
         defer { shared.withLock { $0.inFlight -= 1 } }
         let response: ControlResponse?
-        switch (try? Sys.readLine(fd)).flatMap({ $0 }).map(ControlProtocol.decodeRequest) {
+        let received = try? DescriptorPassing.readLine(fd)
+        var descriptors = received?.descriptors ?? []
+        defer { descriptors.forEach { close($0) } }  // those an operation did not take over
+        switch received?.line.map(ControlProtocol.decodeRequest) {
+        case .success(let request)? where request.op == .exec:
+            response = handleExec(request, descriptors: &descriptors)
         case .success(let request)?: response = handle(request, connection: fd)
         case .failure(let error)?: response = .failure(error.message)
         case nil: response = .failure("empty control request")
@@ -73,9 +83,22 @@ public final class BootSupervisor: Sendable {
         }
     }
 
+    /// true once init runs and until it has exited.
+    var isRunning: Bool { shared.withLock { $0.phase == .running } }
+
+    /// Counts a request answered on another thread, so `finish` lets it complete.
+    func beginRequest() { shared.withLock { $0.inFlight += 1 } }
+    func endRequest() { shared.withLock { $0.inFlight -= 1 } }
+
     /// Answers one request; nil means the connection was kept (a waiter) and is answered at exit.
     func handle(_ request: ControlRequest, connection fd: Int32) -> ControlResponse? {
         switch request.op {
+        case .exec:
+            return .failure("exec needs its stdio descriptors")  // served by handleExec
+        case .execWait:
+            return handleExecWait(request, connection: fd)
+        case .ps:
+            return handlePs()
         case .state:
             let status: String
             switch shared.withLock({ $0.phase }) {

@@ -91,7 +91,8 @@ struct Runsc: ParsableCommand {
                 """,
             subcommands: [
                 SpecCommand.self, CreateCommand.self, StartCommand.self, RunCommand.self, StateCommand.self,
-                KillCommand.self, DeleteCommand.self, ListCommand.self, WaitCommand.self, DoCommand.self,
+                KillCommand.self, DeleteCommand.self, ListCommand.self, WaitCommand.self, DoCommand.self, ExecCommand.self,
+                PsCommand.self,
                 BootCommand.self, GoferCommand.self,
             ])
     }

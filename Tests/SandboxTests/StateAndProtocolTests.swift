@@ -139,12 +139,14 @@ final class ControlProtocolTests: XCTestCase {
 final class BootPlanTests: XCTestCase {
     func testDefaultSpecMounts() throws {
         let plan = try BootPlan.make(from: Spec.defaultSpec())
+        var shm = PlannedTmpfs()  // the default spec's "mode=1777", "size=65536k"
+        shm.sizeBytes = 65536 << 10
         XCTAssertEqual(plan.argv, ["sh"])
         XCTAssertEqual(plan.mounts, [
             PlannedMount(destination: "/proc", kind: .proc, readOnly: false),
             PlannedMount(destination: "/dev", kind: .dev, readOnly: false),
             PlannedMount(destination: "/dev/pts", kind: .empty, readOnly: true),
-            PlannedMount(destination: "/dev/shm", kind: .tmpfs, readOnly: false),
+            PlannedMount(destination: "/dev/shm", kind: .tmpfs, readOnly: false, tmpfs: shm),
             PlannedMount(destination: "/dev/mqueue", kind: .empty, readOnly: true),
             PlannedMount(destination: "/sys", kind: .empty, readOnly: true),
         ])

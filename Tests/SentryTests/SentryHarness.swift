@@ -17,7 +17,8 @@ enum SentryHarness {
     /// with the Gofer serving `root` read-only, so the host directory never changes.
     static func run(_ argv: [String], root: String = "/", cwd: String = "/", env: [String] = ["PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"],
                     stdin: String = "", overlay: RootOverlay = .memory, goferReadOnly: Bool = true,
-                    strace: Bool = ProcessInfo.processInfo.environment["SENTRY_STRACE"] != nil) throws -> SentryRun {
+                    strace: Bool = ProcessInfo.processInfo.environment["SENTRY_STRACE"] != nil,
+                    mounts: [SentryMount] = []) throws -> SentryRun {
         var sv: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sv) == 0 else {
             throw SentryError("socketpair failed")
@@ -44,6 +45,7 @@ enum SentryHarness {
         config.workingDirectory = cwd
         config.rootReadOnly = false
         config.rootOverlay = overlay
+        config.mounts += mounts  // after the default /proc and /dev
         config.stdioFDs = [inFD, outFD, errFD]
         config.strace = strace
         config.debug = strace

@@ -8,16 +8,40 @@ final class TmpfsInode: Inode, @unchecked Sendable {
     var data: [UInt8] = []
     var target: String = ""
     static let device: UInt64 = 0x2d
+    /// The budget of the tmpfs mount this file belongs to (nil: unlimited, e.g. the root overlay's upper layer).
+    let volume: TmpfsVolume?
     /// Serializes renames, which lock two directories: without it two crossing renames could deadlock.
     private static let renameLock = Lock()
 
-    init(mode: UInt32, owner: FileOwner = FileOwner(uid: 0, gid: 0)) {
+    /// `volume` must already have been charged for this inode (`TmpfsVolume.addInode`).
+    init(mode: UInt32, owner: FileOwner = FileOwner(uid: 0, gid: 0), volume: TmpfsVolume? = nil) {
         let now = Timespec.now()
         attributes = FileStat(device: TmpfsInode.device, inode: Inode.allocateNumber(), mode: mode, nlink: 1,
                               uid: owner.uid, gid: owner.gid, atime: now, mtime: now, ctime: now)
+        self.volume = volume
+    }
+
+    // The last reference gone (no name, no open file): its space and inode go back to the mount.
+    deinit {
+        volume?.shrink(from: data.count, to: 0)
+        volume?.removeInode()
     }
 
     static func directory(mode: UInt32) -> TmpfsInode { TmpfsInode(mode: FileMode.S_IFDIR | mode) }
+
+    /// The root directory of a tmpfs mount with its own limits.
+    static func mountRoot(_ options: TmpfsOptions) -> TmpfsInode {
+        let volume = TmpfsVolume(options)
+        try? volume.addInode()  // the root counts, as on Linux; a limit of 0 is refused before this
+        return TmpfsInode(mode: FileMode.S_IFDIR | (options.mode & 0o7777), owner: FileOwner(uid: options.uid, gid: options.gid),
+                          volume: volume)
+    }
+
+    /// A new inode of this file's mount, charged to its budget.
+    private func newInode(mode: UInt32, owner: FileOwner) throws(Errno) -> TmpfsInode {
+        try volume?.addInode()
+        return TmpfsInode(mode: mode, owner: owner, volume: volume)
+    }
 
     override func stat() throws(Errno) -> FileStat {
         lock.withLock {
@@ -59,7 +83,7 @@ final class TmpfsInode: Inode, @unchecked Sendable {
         // FIFOs and sockets made here have no pipe behind them yet.
         guard attributes.isRegular else { throw Errno.ENXIO }
         if flags & OpenFlags.O_TRUNC != 0 && flags & OpenFlags.O_ACCMODE != OpenFlags.O_RDONLY {
-            lock.withLock { if !data.isEmpty { data = []; attributes.mtime = Timespec.now(); attributes.ctime = attributes.mtime } }
+            lock.withLock { if !data.isEmpty { volume?.shrink(from: data.count, to: 0); data = []; attributes.mtime = Timespec.now(); attributes.ctime = attributes.mtime } }
         }
         return TmpfsFileDescription(inode: self, flags: flags, dentry: dentry)
     }
@@ -79,7 +103,7 @@ final class TmpfsInode: Inode, @unchecked Sendable {
 
     /// Creates a child; EEXIST if the name is taken.
     func create(_ name: String, mode: UInt32, owner: FileOwner = FileOwner(uid: 0, gid: 0)) throws(Errno) -> TmpfsInode {
-        let n = TmpfsInode(mode: mode, owner: owner)
+        let n = try newInode(mode: mode, owner: owner)
         try insert(name, n)
         return n
     }
@@ -100,7 +124,7 @@ final class TmpfsInode: Inode, @unchecked Sendable {
     }
 
     override func makeSymlink(_ name: String, target: String, owner: FileOwner) throws(Errno) {
-        let n = TmpfsInode(mode: FileMode.S_IFLNK | 0o777, owner: owner)
+        let n = try newInode(mode: FileMode.S_IFLNK | 0o777, owner: owner)
         n.target = target
         try insert(name, n)
     }
@@ -164,7 +188,18 @@ final class TmpfsInode: Inode, @unchecked Sendable {
 
     override func setAttributes(_ c: AttributeChanges) throws(Errno) {
         try lock.withLock { () throws(Errno) in
+            let old = data.count
+            // A truncate or fallocate that grows the file is charged in full first, or refused (ENOSPC).
+            if let volume, c.has(AttributeChanges.size), attributes.isRegular, c.size <= 1 << 34, Int(c.size) > old {
+                guard volume.grow(from: old, to: Int(c.size), partial: false) == Int(c.size) else { throw Errno.ENOSPC }
+                do throws(Errno) { try attributes.apply(c, data: &data) } catch {
+                    volume.shrink(from: Int(c.size), to: old)
+                    throw error
+                }
+                return
+            }
             try attributes.apply(c, data: &data)
+            volume?.shrink(from: old, to: data.count)
         }
     }
 }
@@ -233,22 +268,41 @@ final class TmpfsFileDescription: FileDescription, @unchecked Sendable {
 
     override func write(_ buffers: [UnsafeMutableRawBufferPointer], at: Int64?, task: Task) throws(Errno) -> Int {
         guard writable else { throw Errno.EBADF }
-        return lock.withLock {
+        // -1: nothing fit in the mount's size limit.
+        let written = lock.withLock {
             inode.lock.withLock {
                 var pos = flags & OpenFlags.O_APPEND != 0 ? inode.data.count : Int(at ?? offset)
                 var total = 0
-                for b in buffers {
-                    if inode.data.count < pos + b.count {
-                        inode.data.append(contentsOf: [UInt8](repeating: 0, count: pos + b.count - inode.data.count))
+                for b in buffers where b.count > 0 {
+                    var n = b.count
+                    let old = inode.data.count
+                    if old < pos + n {
+                        // Past the limit Linux writes what fits and returns the short count.
+                        let fit = inode.volume?.grow(from: old, to: pos + n, partial: true) ?? pos + n
+                        if fit <= pos {
+                            inode.volume?.shrink(from: fit, to: old)
+                            n = 0
+                        } else {
+                            n = fit - pos
+                            inode.data.append(contentsOf: [UInt8](repeating: 0, count: fit - old))
+                        }
                     }
-                    inode.data.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: pos).copyMemory(from: b.baseAddress!, byteCount: b.count) }
-                    pos += b.count; total += b.count
+                    if n > 0 {
+                        inode.data.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: pos).copyMemory(from: b.baseAddress!, byteCount: n) }
+                    }
+                    pos += n; total += n
+                    if n < b.count {
+                        if total == 0 { return -1 }
+                        break
+                    }
                 }
                 inode.attributes.mtime = Timespec.now()
                 if at == nil { offset = Int64(pos) }
                 return total
             }
         }
+        if written < 0 { throw Errno.ENOSPC }
+        return written
     }
 
     override func seek(_ off: Int64, whence: Int) throws(Errno) -> Int64 {

@@ -35,6 +35,9 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
     private let done = Waiter()
     private var finished = false
     private var unimplementedReported = Set<Int>()
+    /// Processes started by `exec(_:)`, kept (under taskLock) so their exit status can be asked for
+    /// after the kernel has reaped them (they have no parent in the sandbox).
+    var execGroups: [Int32: ThreadGroup] = [:]
     private let logLock = Lock()
 
     private(set) var rootDentry: Dentry!
@@ -114,8 +117,9 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
         }
     }
 
-    /// Finds argv[0] the way a shell would: as a path if it has a '/', else in $PATH of the environment.
-    private func resolveExecutable(task: Task, _ name: String) throws -> String {
+    /// Finds argv[0] the way a shell would: as a path if it has a '/', else in $PATH of `environment`
+    /// (the container's by default).
+    func resolveExecutable(task: Task, _ name: String, environment: [String]? = nil) throws -> String {
         guard !name.isEmpty else { throw SentryError("process.args[0] is empty") }
         if name.contains("/") {
             do {
@@ -127,7 +131,7 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
             }
             return name
         }
-        let pathVar = config.environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
+        let pathVar = (environment ?? config.environment).first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
             ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         for dir in pathVar.split(separator: ":") {
             let candidate = (dir.hasSuffix("/") ? String(dir) : dir + "/") + name
@@ -181,6 +185,18 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
         taskLock.withLock {
             tasks[task.tid] = task
             if newGroup { groups[task.threadGroup.pid] = task.threadGroup }
+        }
+    }
+
+    /// Enters an exec'd process into the tables, in the same critical section that checks init is still
+    /// alive: a process registered after init's death would escape the kill of the namespace's orphans.
+    func registerExecProcess(_ task: Task) -> Bool {
+        taskLock.withLock {
+            guard initTask != nil, initStatus == nil, !finished else { return false }
+            tasks[task.tid] = task
+            groups[task.threadGroup.pid] = task.threadGroup
+            execGroups[task.threadGroup.pid] = task.threadGroup
+            return true
         }
     }
 

@@ -23,4 +23,10 @@ public protocol SentryKernel: AnyObject, Sendable {
     func signal(_ signal: Int32, allProcesses: Bool) throws
     /// Host-visible process list for `runsc ps`: (pid inside the sandbox, command name).
     func processes() -> [(pid: Int32, command: String)]
+    /// `runsc exec`: starts a new process in the running container (Kernel/Exec.swift); returns its pid.
+    func exec(_ request: ExecRequest) throws -> Int32
+    /// The exit status of an exec'd process, nil while it runs; throws for an unknown pid.
+    func execExitStatus(pid: Int32) throws -> ExitStatus?
+    /// `runsc ps`: every live process with its parent, owner and CPU time.
+    func processTable() -> [SentryProcessInfo]
 }

@@ -14,13 +14,30 @@ public enum SentryMountSource: Sendable, Equatable {
     case gofer(bind: Int)
 }
 
+/// The options of a tmpfs mount (`size=`, `nr_inodes=`, `mode=`, `uid=`, `gid=`); nil limits are unlimited.
+public struct TmpfsOptions: Sendable, Equatable {
+    /// Bytes the mount's files may hold (rounded up to whole pages); writes past it fail with ENOSPC.
+    public var sizeLimit: UInt64?
+    /// Files, directories and symlinks the mount may hold, its root included.
+    public var inodeLimit: UInt64?
+    /// Permissions and owner of the mount's root directory.
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+    public init(sizeLimit: UInt64? = nil, inodeLimit: UInt64? = nil, mode: UInt32 = 0o1777, uid: UInt32 = 0, gid: UInt32 = 0) {
+        self.sizeLimit = sizeLimit; self.inodeLimit = inodeLimit; self.mode = mode; self.uid = uid; self.gid = gid
+    }
+}
+
 /// One mount of the container, applied in order after the root.
 public struct SentryMount: Sendable, Equatable {
     public var destination: String
     public var source: SentryMountSource
     public var readOnly: Bool
-    public init(destination: String, source: SentryMountSource, readOnly: Bool) {
-        self.destination = destination; self.source = source; self.readOnly = readOnly
+    /// Used when `source` is `.tmpfs`.
+    public var tmpfs: TmpfsOptions
+    public init(destination: String, source: SentryMountSource, readOnly: Bool, tmpfs: TmpfsOptions = TmpfsOptions()) {
+        self.destination = destination; self.source = source; self.readOnly = readOnly; self.tmpfs = tmpfs
     }
 }
 

@@ -31,7 +31,7 @@ extension Kernel {
         return try resolve(task: task, path: path, start: try startDentry(task, dirfd, path: path), follow: follow)
     }
 
-    func openAt(_ task: Task, dirfd: Int32, pathAddress: UInt64, flags: Int, mode: UInt32) throws(Errno) -> Int {
+    func openAt(_ task: Task, dirfd: Int32, pathAddress: UInt64, flags: Int, mode: UInt32, scope: ResolveScope = .none) throws(Errno) -> Int {
         let path = try task.mm.readString(pathAddress)
         guard !path.isEmpty else { throw Errno.ENOENT }
         let start = try startDentry(task, dirfd, path: path)
@@ -40,14 +40,14 @@ extension Kernel {
         if flags & OpenFlags.O_TMPFILE == OpenFlags.O_TMPFILE { throw Errno.EOPNOTSUPP }
         var dentry: Dentry
         if flags & OpenFlags.O_CREAT != 0 {
-            let (parent, name) = try resolveParent(task: task, path: path, start: start)
+            let (parent, name) = try resolveParent(task: task, path: path, start: start, scope: scope)
             if name.isEmpty { throw Errno.EISDIR }
             if let existing = try? parent.child(name, task: task).top {
                 if flags & OpenFlags.O_EXCL != 0 { throw Errno.EEXIST }
                 dentry = existing
                 if try existing.inode.stat().isSymlink {
                     if flags & OpenFlags.O_NOFOLLOW != 0 { throw Errno.ELOOP }
-                    dentry = try resolve(task: task, path: path, start: start, follow: true)
+                    dentry = try resolve(task: task, path: path, start: start, follow: true, scope: scope)
                 }
             } else {
                 // A new file: its own permissions are not checked against the open (Linux does not either).
@@ -65,7 +65,7 @@ extension Kernel {
                 return Int(try task.fdTable.add(file, closeOnExec: flags & OpenFlags.O_CLOEXEC != 0))
             }
         } else {
-            dentry = try resolve(task: task, path: path, start: start, follow: flags & OpenFlags.O_NOFOLLOW == 0)
+            dentry = try resolve(task: task, path: path, start: start, follow: flags & OpenFlags.O_NOFOLLOW == 0, scope: scope)
         }
         let st = try dentry.inode.stat()
         let file: FileDescription
@@ -82,6 +82,42 @@ extension Kernel {
                                          dentry: dentry, task: task)
         }
         return Int(try task.fdTable.add(file, closeOnExec: flags & OpenFlags.O_CLOEXEC != 0))
+    }
+
+    /// openat2(dirfd, path, how, size): struct open_how {u64 flags, mode, resolve}, checked strictly (unlike open,
+    /// unknown bits are errors), then the ordinary open with the RESOLVE_* restrictions on the walk.
+    func openat2(_ task: Task, dirfd: Int32, pathAddress: UInt64, howAddress: UInt64, size: UInt64) throws(Errno) -> Int {
+        let knownSize = 24
+        guard size >= UInt64(knownSize) else { throw Errno.EINVAL }
+        guard size <= 4096 else { throw Errno.E2BIG }
+        let bytes = try task.mm.copyIn(howAddress, Int(size))
+        // A newer caller's larger struct is fine only if the fields we do not know are zero.
+        guard bytes[knownSize...].allSatisfy({ $0 == 0 }) else { throw Errno.E2BIG }
+        func field(_ i: Int) -> UInt64 { bytes[(i * 8)..<(i * 8 + 8)].reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+        let flags = field(0), mode = field(1), resolve = field(2)
+        let validFlags = UInt64(OpenFlags.O_ACCMODE | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOCTTY
+            | OpenFlags.O_TRUNC | OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DSYNC | OpenFlags.O_ASYNC
+            | OpenFlags.O_DIRECT | OpenFlags.O_LARGEFILE | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW
+            | OpenFlags.O_NOATIME | OpenFlags.O_CLOEXEC | OpenFlags.O_SYNC | OpenFlags.O_PATH | OpenFlags.O_TMPFILE)
+        guard flags & ~validFlags == 0, resolve & ~ResolveFlags.all == 0 else { throw Errno.EINVAL }
+        let f = Int(flags)
+        guard f & OpenFlags.O_ACCMODE != OpenFlags.O_ACCMODE else { throw Errno.EINVAL }
+        let creates = f & OpenFlags.O_CREAT != 0 || f & OpenFlags.O_TMPFILE == OpenFlags.O_TMPFILE
+        guard mode & ~0o7777 == 0, creates || mode == 0 else { throw Errno.EINVAL }
+        if f & OpenFlags.O_PATH != 0 {
+            let pathFlags = OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC
+            guard f & ~pathFlags == 0 else { throw Errno.EINVAL }
+        }
+        let scopedBoth = ResolveFlags.RESOLVE_BENEATH | ResolveFlags.RESOLVE_IN_ROOT
+        guard resolve & scopedBoth != scopedBoth else { throw Errno.EINVAL }
+        // Every lookup here may ask the Gofer, so only opens that change nothing count as "cached".
+        if resolve & ResolveFlags.RESOLVE_CACHED != 0 && (creates || f & OpenFlags.O_TRUNC != 0) { throw Errno.EAGAIN }
+        var scope = ResolveScope(flags: resolve)
+        if dirfd != AtFlags.AT_FDCWD {
+            guard let d = try task.fdTable.get(dirfd).dentry else { throw Errno.EBADF }
+            scope.base = d
+        }
+        return try openAt(task, dirfd: dirfd, pathAddress: pathAddress, flags: f, mode: UInt32(mode), scope: scope)
     }
 
     /// Unix permission check with the task's fs credentials (root passes all but execute-without-any-x).
@@ -134,14 +170,23 @@ extension Kernel {
         case is OverlayInode: magic = 0x794c_7630  // OVERLAYFS_SUPER_MAGIC
         default: magic = 0x0102_1997  // V9FS, as gVisor's gofer mounts report
         }
+        var blocks: UInt64 = 1 << 24, free: UInt64 = 1 << 23, files: UInt64 = 1 << 20, freeFiles: UInt64 = 1 << 19
+        // A tmpfs mount reports its own size= and nr_inodes= budget and what its files use of it.
+        if let volume = (dentry.inode as? TmpfsInode)?.volume {
+            let used = volume.usage
+            blocks = volume.pageLimit ?? max(blocks, used.pages)
+            free = blocks > used.pages ? blocks - used.pages : 0
+            files = volume.inodeLimit ?? max(files, used.inodes)
+            freeFiles = files > used.inodes ? files - used.inodes : 0
+        }
         b.withUnsafeMutableBytes { p in
             p.storeBytes(of: magic, toByteOffset: 0, as: Int64.self)       // f_type
             p.storeBytes(of: Int64(4096), toByteOffset: 8, as: Int64.self) // f_bsize
-            p.storeBytes(of: Int64(1 << 24), toByteOffset: 16, as: Int64.self)
-            p.storeBytes(of: Int64(1 << 23), toByteOffset: 24, as: Int64.self)
-            p.storeBytes(of: Int64(1 << 23), toByteOffset: 32, as: Int64.self)
-            p.storeBytes(of: Int64(1 << 20), toByteOffset: 40, as: Int64.self)
-            p.storeBytes(of: Int64(1 << 19), toByteOffset: 48, as: Int64.self)
+            p.storeBytes(of: Int64(blocks), toByteOffset: 16, as: Int64.self) // f_blocks
+            p.storeBytes(of: Int64(free), toByteOffset: 24, as: Int64.self)   // f_bfree
+            p.storeBytes(of: Int64(free), toByteOffset: 32, as: Int64.self)   // f_bavail
+            p.storeBytes(of: Int64(files), toByteOffset: 40, as: Int64.self)  // f_files
+            p.storeBytes(of: Int64(freeFiles), toByteOffset: 48, as: Int64.self) // f_ffree
             p.storeBytes(of: Int64(255), toByteOffset: 64, as: Int64.self) // f_namelen
             p.storeBytes(of: Int64(4096), toByteOffset: 72, as: Int64.self) // f_frsize
             p.storeBytes(of: Int64(dentry.readOnly ? 1 : 0), toByteOffset: 80, as: Int64.self) // f_flags ST_RDONLY
@@ -154,6 +199,9 @@ extension SyscallTable {
     func registerFileSyscalls() {
         register(SyscallNumber.open) { (t, a) throws(Errno) -> Int in try t.kernel.openAt(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, flags: Int(a.int1), mode: UInt32(truncatingIfNeeded: a.a2)) }
         register(SyscallNumber.openat) { (t, a) throws(Errno) -> Int in try t.kernel.openAt(t, dirfd: a.int0, pathAddress: a.a1, flags: Int(a.int2), mode: UInt32(truncatingIfNeeded: a.a3)) }
+        register(SyscallNumber.openat2) { (t, a) throws(Errno) -> Int in
+            try t.kernel.openat2(t, dirfd: a.int0, pathAddress: a.a1, howAddress: a.a2, size: a.a3)
+        }
         register(SyscallNumber.creat) { (t, a) throws(Errno) -> Int in
             try t.kernel.openAt(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0, flags: OpenFlags.O_CREAT | OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, mode: UInt32(truncatingIfNeeded: a.a1))
         }

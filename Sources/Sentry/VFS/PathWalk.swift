@@ -7,29 +7,44 @@ extension Kernel {
 
     /// Resolves `path` for `task`, starting at `start` (or the cwd) for relative paths.
     /// `follow` says whether a symlink in the last component is followed.
-    func resolve(task: Task, path: String, start: Dentry? = nil, follow: Bool) throws(Errno) -> Dentry {
+    /// `scope` carries openat2's RESOLVE_* restrictions (none for every other caller).
+    func resolve(task: Task, path: String, start: Dentry? = nil, follow: Bool, scope: ResolveScope = .none) throws(Errno) -> Dentry {
         var budget = Kernel.maxSymlinks
-        return try walk(task: task, path: path, start: start, follow: follow, budget: &budget)
+        return try walk(task: task, path: path, start: start, follow: follow, scope: scope, budget: &budget)
     }
 
     /// Resolves everything but the last component: returns the parent directory and the last name
     /// ("" when the path names the root or ends in "." / "..").
-    func resolveParent(task: Task, path: String, start: Dentry? = nil) throws(Errno) -> (Dentry, String) {
+    func resolveParent(task: Task, path: String, start: Dentry? = nil, scope: ResolveScope = .none) throws(Errno) -> (Dentry, String) {
         guard !path.isEmpty else { throw Errno.ENOENT }
         var comps = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        guard let last = comps.popLast() else { return (task.fs.root, "") }
+        guard let last = comps.popLast() else {
+            return (scope.flags == 0 ? task.fs.root : try resolve(task: task, path: path, start: start, follow: true, scope: scope), "")
+        }
         let dirPath = (path.hasPrefix("/") ? "/" : "") + comps.joined(separator: "/")
-        let dir = dirPath.isEmpty ? (start ?? task.fs.cwd) : try resolve(task: task, path: dirPath, start: start, follow: true)
+        let dir = dirPath.isEmpty ? (start ?? task.fs.cwd) : try resolve(task: task, path: dirPath, start: start, follow: true, scope: scope)
         guard try dir.inode.stat().isDirectory else { throw Errno.ENOTDIR }
-        if last == "." || last == ".." { return (try resolve(task: task, path: last, start: dir, follow: true), "") }
+        if last == "." || last == ".." { return (try resolve(task: task, path: last, start: dir, follow: true, scope: scope), "") }
         return (dir, last)
     }
 
-    private func walk(task: Task, path: String, start: Dentry?, follow: Bool, budget: inout Int) throws(Errno) -> Dentry {
+    private func walk(task: Task, path: String, start: Dentry?, follow: Bool, scope: ResolveScope, budget: inout Int) throws(Errno) -> Dentry {
         guard !path.isEmpty else { throw Errno.ENOENT }
         guard path.utf8.count < 4096 else { throw Errno.ENAMETOOLONG }
-        let root = task.fs.root
-        var current = path.hasPrefix("/") ? root : (start ?? task.fs.cwd)
+        let scopeBase = scope.base ?? task.fs.cwd
+        let beneath = scope.has(ResolveFlags.RESOLVE_BENEATH), inRoot = scope.has(ResolveFlags.RESOLVE_IN_ROOT)
+        let noXdev = scope.has(ResolveFlags.RESOLVE_NO_XDEV)
+        let noSymlinks = scope.has(ResolveFlags.RESOLVE_NO_SYMLINKS)
+        // RESOLVE_IN_ROOT makes the dirfd the root for this walk, as a chroot would.
+        let root = inRoot ? scopeBase : task.fs.root
+        var current: Dentry
+        if path.hasPrefix("/") {
+            if beneath { throw Errno.EXDEV }
+            if noXdev && (start ?? scopeBase).mountRoot !== root.mountRoot { throw Errno.EXDEV }
+            current = root
+        } else {
+            current = start ?? task.fs.cwd
+        }
         let comps = path.split(separator: "/", omittingEmptySubsequences: true)
         let trailingSlash = path.hasSuffix("/") && !comps.isEmpty
         var i = 0
@@ -42,22 +57,34 @@ extension Kernel {
                 continue
             }
             if name == ".." {
-                if current !== root, let p = current.parent { current = p }
+                // RESOLVE_BENEATH refuses to climb out of the dirfd; RESOLVE_IN_ROOT stays at it (root's check).
+                if beneath && current === scopeBase { throw Errno.EXDEV }
+                if current !== root, let p = current.parent {
+                    if noXdev && current.mountRoot === current { throw Errno.EXDEV }
+                    current = p
+                }
                 continue
             }
             guard name.utf8.count <= 255 else { throw Errno.ENAMETOOLONG }
             guard try current.inode.stat().isDirectory else { throw Errno.ENOTDIR }
-            let next = try current.child(name, task: task).top
+            let base = try current.child(name, task: task)
+            let next = base.top
+            if noXdev && next !== base { throw Errno.EXDEV }
             let st = try next.inode.stat()
             if st.isSymlink && (!isLast || follow || trailingSlash) {
+                if noSymlinks { throw Errno.ELOOP }
                 budget -= 1
                 guard budget >= 0 else { throw Errno.ELOOP }
                 if let magic = next.inode.magicLinkTarget(task: task) {
+                    if scope.has(ResolveFlags.RESOLVE_NO_MAGICLINKS) { throw Errno.ELOOP }
+                    // A magic link jumps anywhere: a scoped walk cannot vouch for where it lands.
+                    if beneath || inRoot { throw Errno.EXDEV }
+                    if noXdev && magic.mountRoot !== current.mountRoot { throw Errno.EXDEV }
                     current = magic
                 } else {
                     let target = try next.inode.readlink(task: task)
                     guard !target.isEmpty else { throw Errno.ENOENT }
-                    current = try walk(task: task, path: target, start: current, follow: true, budget: &budget)
+                    current = try walk(task: task, path: target, start: current, follow: true, scope: scope, budget: &budget)
                 }
                 continue
             }
@@ -89,7 +116,7 @@ extension Kernel {
             switch m.source {
             case .proc: inode = ProcRoot(kernel: self)
             case .dev: inode = DevRoot(kernel: self)
-            case .tmpfs: inode = TmpfsInode.directory(mode: 0o1777)
+            case .tmpfs: inode = TmpfsInode.mountRoot(m.tmpfs)
             case .empty: inode = TmpfsInode.directory(mode: 0o555)
             case .gofer(let index):
                 let (handle, attrs): (FileHandle, FileAttributes)
@@ -132,6 +159,15 @@ extension Kernel {
         let base = current.top
         base.mounted = Dentry(name: base.name, parent: base.parent, inode: inode, readOnly: readOnly)
     }
+}
+
+/// openat2's RESOLVE_* restrictions on a walk and the directory (dirfd or cwd) they are relative to.
+struct ResolveScope {
+    var flags: UInt64 = 0
+    /// The directory RESOLVE_BENEATH may not leave and RESOLVE_IN_ROOT treats as the root (nil: the cwd).
+    var base: Dentry? = nil
+    static let none = ResolveScope()
+    func has(_ flag: UInt64) -> Bool { flags & flag != 0 }
 }
 
 extension Dentry {

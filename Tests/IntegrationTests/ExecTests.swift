@@ -1,0 +1,109 @@
+// `runsc exec` and `runsc ps` against a running busybox container.
+import Foundation
+import XCTest
+
+final class ExecTests: XCTestCase {
+    var harness: RunscHarness!
+
+    override func setUpWithError() throws { harness = try RunscHarness() }
+    override func tearDown() { harness?.cleanUp() }
+
+    /// Creates and starts a container that sleeps, so there is something to exec into.
+    private func startSleeper(_ id: String) throws {
+        let bundle = try harness.makeBusyboxBundle(args: ["sleep", "30"])
+        let create = try harness.runsc(["create", "--bundle", bundle, id])
+        XCTAssertEqual(create.status, 0, create.stderr)
+        let start = try harness.runsc(["start", id])
+        XCTAssertEqual(start.status, 0, start.stderr)
+    }
+
+    private func killAndDelete(_ id: String) throws {
+        let kill = try harness.runsc(["kill", id, "KILL"])
+        XCTAssertEqual(kill.status, 0, kill.stderr)
+        _ = try harness.runsc(["wait", id])
+        let delete = try harness.runsc(["delete", id])
+        XCTAssertEqual(delete.status, 0, delete.stderr)
+        XCTAssertFalse(harness.stateDirectoryExists(id))
+    }
+
+    func testExecRunsCommandsWithStatusEnvAndCwd() throws {
+        try startSleeper("ex1")
+        let echo = try harness.runsc(["exec", "ex1", "/bin/busybox", "echo", "hi"])
+        XCTAssertEqual(echo.stdout, "hi\n", echo.stderr)
+        XCTAssertEqual(echo.status, 0, echo.stderr)
+
+        let exit5 = try harness.runsc(["exec", "ex1", "sh", "-c", "exit 5"])
+        XCTAssertEqual(exit5.status, 5, exit5.stderr)
+
+        let env = try harness.runsc(["exec", "--env", "FOO=bar", "ex1", "sh", "-c", "echo $FOO"])
+        XCTAssertEqual(env.stdout, "bar\n", env.stderr)
+
+        let cwd = try harness.runsc(["exec", "--cwd", "/etc", "ex1", "pwd"])
+        XCTAssertEqual(cwd.stdout, "/etc\n", cwd.stderr)
+
+        let user = try harness.runsc(["exec", "--user", "1000:1001", "ex1", "sh", "-c", "echo $(id -u):$(id -g)"])
+        XCTAssertEqual(user.stdout, "1000:1001\n", user.stderr)
+
+        let missing = try harness.runsc(["exec", "ex1", "no-such-binary"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("no-such-binary") && missing.stderr.contains("ex1"), missing.stderr)
+
+        let tty = try harness.runsc(["exec", "--tty", "ex1", "true"])
+        XCTAssertNotEqual(tty.status, 0)
+        XCTAssertTrue(tty.stderr.contains("not supported"), tty.stderr)
+        try killAndDelete("ex1")
+    }
+
+    func testExecFromProcessFile() throws {
+        try startSleeper("ex2")
+        let processFile = harness.workDir + "/process.json"
+        let process: [String: Any] = ["args": ["sh", "-c", "echo $A in $(pwd); exit 3"], "env": ["A=b", "PATH=/bin"],
+                                      "cwd": "/tmp", "user": ["uid": 0, "gid": 0]]
+        try JSONSerialization.data(withJSONObject: process).write(to: URL(fileURLWithPath: processFile))
+        let result = try harness.runsc(["exec", "--process", processFile, "ex2"])
+        XCTAssertEqual(result.stdout, "b in /tmp\n", result.stderr)
+        XCTAssertEqual(result.status, 3, result.stderr)
+        try killAndDelete("ex2")
+    }
+
+    func testPsListsInitAndDetachedExec() throws {
+        try startSleeper("ex3")
+        let pidFile = harness.workDir + "/exec.pid"
+        let detached = try harness.runsc(["exec", "--detach", "--pid-file", pidFile, "ex3", "sleep", "30"])
+        XCTAssertEqual(detached.status, 0, detached.stderr)
+        let execPID = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertNotEqual(execPID, "1")
+
+        let json = try harness.runsc(["ps", "--format", "json", "ex3"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let pids = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [Int] ?? []
+        XCTAssertTrue(pids.contains(1), json.stdout)
+        XCTAssertTrue(pids.contains(Int(execPID) ?? -1), json.stdout + " vs " + execPID)
+
+        let table = try harness.runsc(["ps", "ex3"])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        let lines = table.stdout.split(separator: "\n")
+        XCTAssertTrue(lines.first?.hasPrefix("UID") == true && lines.first?.hasSuffix("CMD") == true, table.stdout)
+        XCTAssertTrue(lines.contains { $0.contains(" \(execPID) ") && $0.hasSuffix("sleep") }, table.stdout)
+
+        try killAndDelete("ex3")
+        let afterDelete = try harness.runsc(["exec", "ex3", "true"])
+        XCTAssertNotEqual(afterDelete.status, 0)
+        XCTAssertTrue(afterDelete.stderr.contains("ex3"), afterDelete.stderr)
+    }
+
+    func testExecOnStoppedContainerFails() throws {
+        let bundle = try harness.makeBusyboxBundle(args: ["true"])
+        XCTAssertEqual(try harness.runsc(["create", "--bundle", bundle, "ex4"]).status, 0)
+        let notStarted = try harness.runsc(["exec", "ex4", "true"])
+        XCTAssertNotEqual(notStarted.status, 0)
+        XCTAssertTrue(notStarted.stderr.contains("\"ex4\"") && notStarted.stderr.contains("created"), notStarted.stderr)
+        XCTAssertEqual(try harness.runsc(["start", "ex4"]).status, 0)
+        _ = try harness.runsc(["wait", "ex4"])
+        let stopped = try harness.runsc(["exec", "ex4", "true"])
+        XCTAssertNotEqual(stopped.status, 0)
+        XCTAssertTrue(stopped.stderr.contains("stopped, not running"), stopped.stderr)
+        XCTAssertEqual(try harness.runsc(["delete", "ex4"]).status, 0)
+    }
+}
