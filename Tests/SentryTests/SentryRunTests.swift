@@ -265,3 +265,26 @@ extension SentryMemoryTests {
         XCTAssertEqual(r.status, .exited(0))
     }
 }
+
+final class SentryProcMountsTests: XCTestCase {
+    /// /proc/self/mounts and mountinfo list the mounts the Sentry made, each on the mount it sits on.
+    func testMountsAndMountinfoFollowTheMountTree() throws {
+        let r = try SentryHarness.run(["/bin/busybox", "sh", "-c", "cat /proc/self/mounts /proc/self/mountinfo"],
+                                      mounts: [SentryMount(destination: "/dev/shm", source: .tmpfs, readOnly: false),
+                                               SentryMount(destination: "/sys", source: .empty, readOnly: true)])
+        XCTAssertEqual(r.stdout, """
+            none / overlay rw,relatime 0 0
+            proc /proc proc rw,relatime 0 0
+            none /dev devtmpfs rw,relatime 0 0
+            none /dev/shm tmpfs rw,relatime 0 0
+            none /sys tmpfs ro,relatime 0 0
+            1 0 0:21 / / rw,relatime - overlay none rw,relatime
+            2 1 0:22 / /proc rw,relatime - proc proc rw,relatime
+            3 1 0:23 / /dev rw,relatime - devtmpfs none rw,relatime
+            4 3 0:24 / /dev/shm rw,relatime - tmpfs none rw,relatime
+            5 1 0:25 / /sys ro,relatime - tmpfs none ro,relatime
+
+            """, r.stderr)
+        XCTAssertEqual(r.status, .exited(0))
+    }
+}

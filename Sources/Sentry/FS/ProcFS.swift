@@ -93,6 +93,7 @@ final class ProcessDirectory: SyntheticDirectory, @unchecked Sendable {
             ("fd", FDDirectory(kernel: k, group: g)),
             ("fdinfo", FDInfoDirectory(kernel: k, group: g)),
             ("mounts", SyntheticFile(device: procDevice) { _ in k.mountsText() }),
+            ("mountinfo", SyntheticFile(device: procDevice) { _ in k.mountInfoText() }),
         ] + (isThread ? [] : [("task", ThreadListDirectory(kernel: k, group: g))])
     }
 }
@@ -193,14 +194,43 @@ extension Kernel {
         return out
     }
 
-    func mountsText() -> String {
-        var out = "none / gofer \(config.rootReadOnly ? "ro" : "rw"),relatime 0 0\n"
-        for m in config.mounts {
-            let type: String
-            switch m.source { case .proc: type = "proc"; case .dev: type = "devtmpfs"; case .tmpfs: type = "tmpfs"; case .empty: type = "tmpfs"; case .gofer: type = "gofer" }
-            out += "none \(m.destination) \(type) \(m.readOnly ? "ro" : "rw"),relatime 0 0\n"
+    /// The mounts of the container as made at boot (the app cannot mount yet): the root, then the spec's
+    /// mounts in order, each with an id and the id of the mount it sits on.
+    struct MountRecord {
+        var id: Int, parent: Int
+        var mountPoint: String, type: String, source: String, readOnly: Bool
+    }
+
+    var mountRecords: [MountRecord] {
+        let rootType = config.rootReadOnly || config.rootOverlay == .none ? "9p" : "overlay"
+        var records = [MountRecord(id: 1, parent: 0, mountPoint: "/", type: rootType, source: "none", readOnly: config.rootReadOnly)]
+        for (i, m) in config.mounts.enumerated() {
+            let (type, source): (String, String)
+            switch m.source {
+            case .proc: (type, source) = ("proc", "proc")
+            case .dev: (type, source) = ("devtmpfs", "none")
+            case .tmpfs, .empty: (type, source) = ("tmpfs", "none")
+            case .gofer: (type, source) = ("9p", "none")
+            }
+            let point = "/" + m.destination.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
+            // The mount it sits on: the latest earlier mount whose point is a prefix of this one.
+            let parent = records.last { $0.mountPoint == "/" || point.hasPrefix($0.mountPoint + "/") }?.id ?? 1
+            records.append(MountRecord(id: i + 2, parent: parent, mountPoint: point, type: type, source: source, readOnly: m.readOnly))
         }
-        return out
+        return records
+    }
+
+    /// /proc/mounts and /proc/[pid]/mounts.
+    func mountsText() -> String {
+        mountRecords.map { "\($0.source) \($0.mountPoint) \($0.type) \($0.readOnly ? "ro" : "rw"),relatime 0 0\n" }.joined()
+    }
+
+    /// /proc/[pid]/mountinfo.
+    func mountInfoText() -> String {
+        mountRecords.map { r in
+            let opts = (r.readOnly ? "ro" : "rw") + ",relatime"
+            return "\(r.id) \(r.parent) 0:\(r.id + 20) / \(r.mountPoint) \(opts) - \(r.type) \(r.source) \(opts)\n"
+        }.joined()
     }
 
     func processStatText(_ g: ThreadGroup) -> String {
