@@ -5,21 +5,10 @@ import XCTest
 @testable import Sentry
 
 final class FileSystemLimitsTests: XCTestCase {
-    /// Compiles programs/NAME.c statically into the test root's /bin.
-    private func compile(_ name: String, into root: BusyboxRoot) throws {
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("programs/\(name).c").path
-        let gcc = Process()
-        gcc.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
-        gcc.arguments = ["-static", "-O1", "-Wall", "-o", root.path + "/bin/" + name, source]
-        try gcc.run()
-        gcc.waitUntilExit()
-        XCTAssertEqual(gcc.terminationStatus, 0, "gcc \(name).c failed")
-    }
-
     /// openat2's size and flag checks and every RESOLVE_* rule give what the host kernel gives.
     func testOpenat2MatchesNative() throws {
         let root = try BusyboxRoot()
-        try compile("fs_openat2", into: root)
+        try TestPrograms.build("fs_openat2", into: root)
         let scratch = NSTemporaryDirectory() + "openat2-native-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -41,7 +30,7 @@ final class FileSystemLimitsTests: XCTestCase {
     /// file there, while the Sentry's tmpfs holds every byte and so charges (and refuses) the growth.
     func testTmpfsSizeAndInodeLimits() throws {
         let root = try BusyboxRoot()
-        try compile("fs_tmpfs_limits", into: root)
+        try TestPrograms.build("fs_tmpfs_limits", into: root)
         let options = TmpfsOptions(sizeLimit: 64 << 10, inodeLimit: 8, mode: 0o750, uid: 1000, gid: 0)
         let run = try SentryHarness.run(["/bin/fs_tmpfs_limits", "/lim"], root: root.path,
                                         mounts: [SentryMount(destination: "/lim", source: .tmpfs, readOnly: false, tmpfs: options)])

@@ -198,24 +198,10 @@ final class FileSystemTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: db), "the database lives in the overlay only")
     }
 
-    /// Syscall-level semantics (O_EXCL, O_APPEND, O_TRUNC, truncate, fallocate, rename flags, links,
-    /// chmod/chown, utimensat, mkfifo, unlink of an open file) give the same answers as natively, on the
-    /// overlay and writing through.
-    /// Compiles programs/NAME.c statically into the root's /bin.
-    private func compile(_ name: String, into root: BusyboxRoot) throws {
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("programs/\(name).c").path
-        let gcc = Process()
-        gcc.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
-        gcc.arguments = ["-static", "-O1", "-Wall", "-o", root.path + "/bin/" + name, source]
-        try gcc.run()
-        gcc.waitUntilExit()
-        XCTAssertEqual(gcc.terminationStatus, 0, "gcc \(name).c failed")
-    }
-
     /// Record locks, OFD locks and flock hold between the sandbox's processes as they do natively.
     func testFileLocksBetweenProcessesMatchNative() throws {
         let root = try BusyboxRoot()
-        try compile("fs_locks", into: root)
+        try TestPrograms.build("fs_locks", into: root)
         let scratch = NSTemporaryDirectory() + "fs-native-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -228,9 +214,12 @@ final class FileSystemTests: XCTestCase {
         }
     }
 
+    /// Syscall-level semantics (O_EXCL, O_APPEND, O_TRUNC, truncate, fallocate, rename flags, links,
+    /// chmod/chown, utimensat, mkfifo, unlink of an open file) give the same answers as natively, on the
+    /// overlay and writing through.
     func testFileSyscallSemanticsMatchNative() throws {
         let root = try BusyboxRoot()
-        try compile("fs_syscalls", into: root)
+        try TestPrograms.build("fs_syscalls", into: root)
         let scratch = NSTemporaryDirectory() + "fs-native-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }

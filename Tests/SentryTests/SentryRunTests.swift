@@ -44,8 +44,9 @@ final class SentryProgramTests: XCTestCase {
 enum TestPrograms {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("programs")
 
-    static func build(_ name: String, flags: [String] = []) throws -> String {
-        let output = NSTemporaryDirectory() + "sentry-prog-\(name)-\(getpid())"
+    /// Returns the path of the binary: `output`, or a fresh temp path.
+    static func build(_ name: String, flags: [String] = [], output: String? = nil) throws -> String {
+        let output = output ?? NSTemporaryDirectory() + "sentry-prog-\(name)-\(getpid())"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
         p.arguments = ["-O2", "-o", output, directory.appendingPathComponent(name + ".c").path] + flags
@@ -53,6 +54,11 @@ enum TestPrograms {
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw SentryError("gcc failed for \(name).c") }
         return output
+    }
+
+    /// Builds programs/NAME.c statically into a test root's /bin.
+    static func build(_ name: String, into root: BusyboxRoot) throws {
+        _ = try build(name, flags: ["-static", "-Wall"], output: root.path + "/bin/" + name)
     }
 }
 

@@ -55,12 +55,9 @@ extension Kernel {
         var owned = request.stdioFDs
         defer { for fd in owned { Glibc.close(fd) } }  // those not handed to the fd table
         for (i, hostFD) in request.stdioFDs.prefix(3).enumerated() {
-            let access = Glibc.fcntl(hostFD, F_GETFL)
-            guard access >= 0 else { throw SentryError("exec: stdio descriptor \(i) is not open") }
-            var st = Glibc.stat()
-            fstat(hostFD, &st)
-            let file = HostFileDescription(fd: hostFD, flags: Int(access & (O_ACCMODE | O_APPEND)), dentry: nil,
-                                           seekable: (st.st_mode & S_IFMT) == S_IFREG, usesHostOffset: true)
+            guard let file = HostFileDescription.stdio(takingOver: hostFD) else {
+                throw SentryError("exec: stdio descriptor \(i) is not open")
+            }
             owned.removeAll { $0 == hostFD }
             _ = try? fdTable.set(Int32(i), file, closeOnExec: false)
         }

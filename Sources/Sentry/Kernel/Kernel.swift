@@ -83,13 +83,9 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
         let fdTable = FDTable()
         for (i, hostFD) in config.stdioFDs.enumerated() {
             let dup = Glibc.fcntl(hostFD, F_DUPFD_CLOEXEC, 3)
-            guard dup >= 0 else { throw SentryError("stdio descriptor \(hostFD) is not open") }
-            let acc = Glibc.fcntl(dup, F_GETFL)
-            var st = Glibc.stat()
-            fstat(dup, &st)
-            let seekable = (st.st_mode & S_IFMT) == S_IFREG
-            let file = HostFileDescription(fd: dup, flags: Int(acc & (O_ACCMODE | O_APPEND)), dentry: nil, seekable: seekable,
-                                           usesHostOffset: true)
+            guard dup >= 0, let file = HostFileDescription.stdio(takingOver: dup) else {
+                throw SentryError("stdio descriptor \(hostFD) is not open")
+            }
             _ = try? fdTable.set(Int32(i), file, closeOnExec: false)
         }
         var creds = Credentials()

@@ -103,6 +103,17 @@ final class HostFileDescription: FileDescription, @unchecked Sendable {
 
     override var hostFD: Int32? { fd }
 
+    /// A stdio descriptor handed to the sandbox (taken over, not duplicated): its access mode and
+    /// O_APPEND come from the host file, and it shares the host's file offset. nil if it is not open.
+    static func stdio(takingOver fd: Int32) -> HostFileDescription? {
+        let access = Glibc.fcntl(fd, F_GETFL)
+        guard access >= 0 else { return nil }
+        var st = Glibc.stat()
+        fstat(fd, &st)
+        return HostFileDescription(fd: fd, flags: Int(access & (O_ACCMODE | O_APPEND)), dentry: nil,
+                                   seekable: (st.st_mode & S_IFMT) == S_IFREG, usesHostOffset: true)
+    }
+
     override func writeBack(_ bytes: UnsafeRawBufferPointer, at offset: Int64) -> Bool {
         guard seekable, writable else { return false }
         var st = Glibc.stat()
