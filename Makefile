@@ -6,28 +6,31 @@ PREFIX ?= /usr/local
 BIN := bin/runsc
 # What `make run` runs in a sandbox over the host's root.
 CMD ?= /bin/busybox echo hello from the sandbox
-# Debian packages the build and the tests need (busybox-static: rootfs for bundle tests).
+# Debian packages the build needs, then what the tests add (busybox-static: rootfs for bundle tests; gcc: C test
+# programs; docker.io, containerd, runc and podman: the clients the integration tests drive).
 DEPS := libseccomp-dev libcap-dev pkg-config busybox-static gcc libc6-dev
-BENCH_DEPS := runsc gcc libc6-dev
+TEST_DEPS := python3 docker.io containerd runc podman
+BENCH_DEPS := runsc gcc libc6-dev docker.io
 
-.PHONY: all deps bench-deps build run test bench install clean
+.PHONY: all deps test-deps bench-deps build run test bench install clean fuzz
 
 all: build
 
 # Installs only what is missing; `apt-get update` only runs when something is.
-deps:
-	@missing=""; for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+install-missing = @missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
 
+deps:
+	$(call install-missing,$(DEPS))
+
+test-deps:
+	$(call install-missing,$(TEST_DEPS))
+
 bench-deps:
-	@missing=""; for p in $(BENCH_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
-	fi
+	$(call install-missing,$(BENCH_DEPS))
 
 # Release build; the runsc target links the Swift stdlib statically in release (see Package.swift).
 build: deps
@@ -39,7 +42,7 @@ run: build
 	./$(BIN) do $(CMD)
 
 # Unit and integration tests; the integration tests drive $(BIN) as a user would.
-test: build
+test: build test-deps
 	RUNSC_BINARY=$(CURDIR)/$(BIN) $(SWIFT) test 2>&1 | tee .build/test.log; \
 	status=$${PIPESTATUS[0]}; \
 	grep -E "^(Test Suite 'All tests'|[[:space:]]+Executed .* tests)" .build/test.log | tail -2; \
@@ -47,6 +50,11 @@ test: build
 
 bench: build bench-deps
 	RUNSC_BINARY=$(CURDIR)/$(BIN) scripts/bench.sh
+
+# libFuzzer targets (Fuzz/): built with -sanitize=fuzzer,address in .build-fuzz, FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/fuzz.sh
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/runsc

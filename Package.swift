@@ -50,3 +50,21 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: []),
     ]
 )
+
+// Fuzz targets (Fuzz/<Name>/, `make fuzz`): declared only when RUNSC_FUZZ is set, so a plain `swift build` or
+// `swift test` never sees them. `make fuzz` builds them with -sanitize=fuzzer,address in .build-fuzz; each
+// hands its LLVMFuzzerTestOneInput to libFuzzer's driver (Fuzz/FuzzDriver).
+if Context.environment["RUNSC_FUZZ"] != nil {
+    package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"))
+    let fuzzTargets: [(name: String, dependencies: [String])] = [
+        ("FuzzSpec", ["OCI", "Sandbox"]),
+        ("FuzzGofer", ["GoferProtocol", "LinuxABI"]),
+        ("FuzzELF", ["Sentry", "LinuxABI"]),
+        ("FuzzControl", ["Sandbox"]),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: target.name, dependencies: (target.dependencies + ["FuzzDriver"]).map { .target(name: $0) }, path: "Fuzz/\(target.name)"))
+        package.products.append(.executable(name: target.name, targets: [target.name]))
+    }
+}

@@ -1,6 +1,7 @@
 #!/bin/bash
-# make bench: getppid() round trip and `do /bin/true` wall time for native, gVisor's runsc (ptrace) and ours,
-# side by side. Prints numbers only; never asserts timings (a failed run prints "failed").
+# make bench: native, gVisor's runsc (ptrace) and ours side by side: getppid() round trip, `do /bin/true` wall
+# time, process/memory workloads, and file-system rows (open+fstat+close, stat of a missing path, 256 MiB
+# write and read, find over /usr). Prints numbers only; never asserts timings (a failed run prints "failed").
 set -u
 cd "$(dirname "$0")/.."
 OURS=${RUNSC_BINARY:-$PWD/bin/runsc}
@@ -16,6 +17,9 @@ gcc -static -O2 -o "$OUT/getppid_loop" scripts/getppid_loop.c || { echo "bench: 
 LOOP=$OUT/getppid_loop
 gcc -static -O2 -pthread -o "$OUT/workloads" scripts/bench_workloads.c || { echo "bench: gcc -static failed"; exit 1; }
 WORKLOADS=$OUT/workloads
+gcc -static -O2 -o "$OUT/bench_fs" scripts/bench_fs.c || { echo "bench: gcc -static failed"; exit 1; }
+FSBENCH=$OUT/bench_fs
+FIND_RUNS=${FIND_RUNS:-3}
 
 native() { "$@"; }
 gvisor() { "$GVISOR" --root "$WORK/gvisor" --platform=ptrace --network=none do "$@"; }
@@ -36,6 +40,19 @@ true_ms() {
 
 # One number from the workloads program (scripts/bench_workloads.c), or "failed".
 workload() { local out; out=$("${@:3}" "$WORKLOADS" "$1" "$2" 2>/dev/null) && [ -n "$out" ] && echo "$out" | tail -1 || echo failed; }
+
+# One number from the file-system benchmarks (scripts/bench_fs.c), or "failed".
+fs_workload() { local out; out=$("${@:3}" "$FSBENCH" "$1" "$2" 2>/dev/null) && [ -n "$out" ] && echo "$out" | tail -1 || echo failed; }
+
+# `find /usr -type f | wc -l` on the host's root: mean wall time in ms over FIND_RUNS runs (sandbox start included).
+find_ms() {
+    local start end i
+    "$@" /bin/sh -c 'find /usr -type f | wc -l' >/dev/null 2>&1 || { echo failed; return; }
+    start=$(date +%s%N)
+    for ((i = 0; i < FIND_RUNS; i++)); do "$@" /bin/sh -c 'find /usr -type f | wc -l' >/dev/null 2>&1 || { echo failed; return; }; done
+    end=$(date +%s%N)
+    awk -v d=$((end - start)) -v n="$FIND_RUNS" 'BEGIN { printf "%.0f\n", d / n / 1e6 }'
+}
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx\n", a / b; else print "n/a" }'; }
 
@@ -58,3 +75,18 @@ row "fork+exec+wait µs" forkexec 200
 row "futex ping-pong µs" futex 20000
 row "mmap+touch 64MiB ms" mmap 5
 row "pipe MB/s (higher=better)" pipe 256
+
+fsrow() {  # label mode count
+    local n g o
+    n=$(fs_workload "$2" "$3" native); g=$(fs_workload "$2" "$3" gvisor); o=$(fs_workload "$2" "$3" ours)
+    printf '%-28s %12s %14s %12s %14s\n' "$1" "$n" "$g" "$o" "$(ratio "$o" "$g")"
+}
+fsrow "open+fstat+close ns/op" openstat 20000
+fsrow "stat of missing path ns/op" statmissing 20000
+fsrow "write 256MiB MB/s (higher)" write 256
+fsrow "read 256MiB MB/s (higher)" read 256
+N_FIND=$(find_ms native); G_FIND=$(find_ms gvisor); O_FIND=$(find_ms ours)
+printf '%-28s %12s %14s %12s %14s\n' "find /usr -type f|wc -l ms" "$N_FIND" "$G_FIND" "$O_FIND" "$(ratio "$O_FIND" "$G_FIND")"
+
+# docker run --rm true and idle sandbox memory (a private dockerd; runc in the native column).
+scripts/bench_docker.sh

@@ -8,7 +8,7 @@ public struct Spec: Codable, Sendable, Equatable {
     public var root: Root?
     public var hostname: String?
     public var mounts: [Mount]?
-    /// Hooks are accepted and recorded but not run yet; kept verbatim.
+    /// OCI hooks, kept verbatim here; Sandbox/Hooks.swift checks and runs them.
     public var hooks: JSONValue?
     public var annotations: [String: String]?
     public var linux: Linux?

@@ -3,6 +3,8 @@
 /// OCI container status values.
 public enum ContainerStatus: String, Codable, Sendable {
     case creating, created, running, stopped
+    /// runc's extra status (`runsc pause`): the container's processes exist but do not run.
+    case paused
 }
 
 /// The OCI state of a container, plus the fields runc also reports (rootfs, created, owner).

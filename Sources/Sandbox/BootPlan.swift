@@ -1,10 +1,11 @@
 // What the boot role will ask of the Sentry, derived from the spec. Pure data, so it can be checked both
 // by `create` (early, with a clear error) and by the boot itself, and tested without a sandbox.
 import OCI
+import Sentry
 
 /// How one spec mount is provided inside the sandbox.
 public enum PlannedMountKind: String, Sendable, Equatable {
-    case proc, dev, tmpfs, empty
+    case proc, dev, tmpfs, sysfs, empty
     /// A host directory or file served by the Gofer (`BootPlan.binds[bindIndex]`).
     case bind
 }
@@ -46,8 +47,22 @@ public struct BootPlan: Sendable, Equatable {
     public var binds: [PlannedBind] = []
     /// linux.resources.memory.limit: app memory beyond it fails with ENOMEM inside the sandbox.
     public var memoryLimit: UInt64? = nil
+    /// linux.resources.pids.limit: tasks the sandbox may have (clone/fork fail with EAGAIN past it); nil: none.
+    public var pidsLimit: Int64? = nil
     /// process.rlimits by resource number (RLIMIT_*): (soft, hard).
     public var rlimits: [Int: UInt64Pair] = [:]
+    /// process.capabilities, process.noNewPrivileges and linux.seccomp (AppLimitsPlan.swift), with the
+    /// profile's syscall names this ABI lacks (skipped, logged at debug level).
+    public var capabilities: AppCapabilities? = nil
+    public var noNewPrivileges = false
+    public var seccomp: AppSeccompProfile? = nil
+    public var seccompSkippedNames: [String] = []
+    /// linux.maskedPaths and linux.readonlyPaths (absolute container paths), applied by the Sentry as runc does.
+    public var maskedPaths: [String] = []
+    public var readonlyPaths: [String] = []
+    /// linux.sysctl values the Sentry models (ContainerPathsPlan.swift), and accepted keys it skips (logged).
+    public var sysctl: [String: String] = [:]
+    public var sysctlSkipped: [String] = []
 
     /// Linux's resource numbers for the names the runtime spec uses.
     static let rlimitNumbers: [String: Int] = [
@@ -57,7 +72,7 @@ public struct BootPlan: Sendable, Equatable {
     ]
 
     /// File system types the Sentry does not have yet; mounted as empty read-only directories.
-    static let emptyTypes: Set<String> = ["sysfs", "cgroup", "cgroup2", "mqueue", "devpts", "securityfs", "debugfs",
+    static let emptyTypes: Set<String> = ["cgroup", "cgroup2", "mqueue", "devpts", "securityfs", "debugfs",
                                           "binfmt_misc", "configfs", "fusectl", "pstore", "tracefs", "bpf"]
 
     public static func make(from spec: Spec) throws(RuntimeError) -> BootPlan {
@@ -88,6 +103,10 @@ public struct BootPlan: Sendable, Equatable {
             } else {
                 switch type {
                 case "proc": kind = .proc
+                case "sysfs": kind = .sysfs
+                // The Sentry's /dev has its devpts at /dev/pts already (ptmx and the pty replicas): an empty
+                // directory mounted over it would hide the terminals.
+                case "devpts" where mount.destination.split(separator: "/") == ["dev", "pts"]: continue
                 case "devtmpfs": kind = .dev
                 case "tmpfs": kind = .tmpfs
                 case let other where emptyTypes.contains(other): kind = .empty
@@ -99,6 +118,7 @@ public struct BootPlan: Sendable, Equatable {
             mounts.append(PlannedMount(destination: mount.destination, kind: kind, readOnly: readOnly || kind == .empty,
                                        tmpfs: kind == .tmpfs ? try PlannedTmpfs.parse(options, mountIndex: index) : nil))
         }
+        try checkHostSharing(spec, skipped: &skipped)
         var plan = BootPlan(
             argv: args, environment: process.env ?? [], workingDirectory: process.cwd,
             hostname: spec.hostname ?? "runsc", uid: process.user.uid, gid: process.user.gid,
@@ -114,6 +134,16 @@ public struct BootPlan: Sendable, Equatable {
             }
             plan.rlimits[number] = UInt64Pair(soft: limit.soft, hard: limit.hard)
         }
+        plan.maskedPaths = try ContainerPathsPlan.paths(spec.linux?.maskedPaths, field: "linux.maskedPaths")
+        plan.readonlyPaths = try ContainerPathsPlan.paths(spec.linux?.readonlyPaths, field: "linux.readonlyPaths")
+        (plan.sysctl, plan.sysctlSkipped) = try ContainerPathsPlan.sysctls(spec)
+        if let hostname = plan.sysctl.removeValue(forKey: "kernel.hostname") { plan.hostname = hostname }  // runc applies it last
+        if let caps = process.capabilities { plan.capabilities = try AppLimitsPlan.capabilities(caps) }
+        plan.noNewPrivileges = process.noNewPrivileges ?? false
+        if let profile = spec.linux?.seccomp, let (seccomp, skipped) = try AppLimitsPlan.seccomp(profile) {
+            plan.seccomp = seccomp
+            plan.seccompSkippedNames = skipped
+        }
         if case .object(let resources)? = spec.linux?.resources, case .object(let memory)? = resources["memory"] {
             switch memory["limit"] {
             case .integer(let n)? where n > 0: plan.memoryLimit = UInt64(n)
@@ -123,7 +153,50 @@ public struct BootPlan: Sendable, Equatable {
             default: break
             }
         }
+        if case .object(let resources)? = spec.linux?.resources, case .object(let pids)? = resources["pids"] {
+            switch pids["limit"] {
+            case .integer(let n)? where n > 0: plan.pidsLimit = n
+            case .unsigned(let n)? where n > 0: plan.pidsLimit = Int64(clamping: n)
+            case .integer?, .unsigned?, .null?, nil: break  // 0 or negative: no limit, as runc reads it
+            case let other?:
+                throw RuntimeError("config.json: linux.resources.pids.limit: expected a number, got \(other.typeName)")
+            }
+        }
         return plan
+    }
+}
+
+extension BootPlan {
+    /// Devices the Sentry provides itself; a spec may list them (podman does), but no host device.
+    static let sentryDevices: Set<String> = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+                                             "/dev/tty", "/dev/console", "/dev/ptmx"]
+
+    /// What a sandbox cannot share with the host, refused with the option users know it by: the host's pid
+    /// or IPC namespace (docker --pid=host/--ipc=host, Kubernetes hostPID/hostIPC) and host devices
+    /// (--privileged, --device). Joining another container's namespaces by path (a Kubernetes pod's pause
+    /// container) is accepted with a warning: the sandbox keeps its own.
+    static func checkHostSharing(_ spec: Spec, skipped: inout [String]) throws(RuntimeError) {
+        if let namespaces = spec.linux?.namespaces, !namespaces.isEmpty {
+            let types = Set(namespaces.map(\.type))
+            if !types.contains("pid") {
+                throw RuntimeError("config.json: linux.namespaces: sharing the host's pid namespace (docker --pid=host, "
+                                   + "Kubernetes hostPID) is not supported: the sandbox has its own process table")
+            }
+            if !types.contains("ipc") {
+                throw RuntimeError("config.json: linux.namespaces: sharing the host's IPC namespace (docker --ipc=host, "
+                                   + "Kubernetes hostIPC) is not supported: the sandbox has its own IPC objects")
+            }
+            for namespace in namespaces {
+                if let path = namespace.path, !path.isEmpty {
+                    skipped.append("linux.namespaces: joining the \(namespace.type) namespace at \(path) is not supported; the sandbox has its own")
+                }
+            }
+        }
+        for (index, device) in (spec.linux?.devices ?? []).enumerated() where !sentryDevices.contains(device.path) {
+            throw RuntimeError("config.json: linux.devices[\(index)]: host device \(device.path) cannot be given to the sandbox "
+                               + "(docker --privileged or --device): the Sentry provides only "
+                               + sentryDevices.sorted().joined(separator: ", "))
+        }
     }
 }
 
@@ -138,6 +211,8 @@ public struct BootOptions: Sendable, Equatable {
     public var exitStatusFD: Int32 = 6
     public var readyFD: Int32 = 7
     public var logFD: Int32 = -1
+    /// The host pty replica of a process.terminal container (`--console-fd`), or -1.
+    public var consoleFD: Int32 = -1
 
     public init(id: String) { self.id = id }
 
@@ -147,6 +222,7 @@ public struct BootOptions: Sendable, Equatable {
             "--exit-status-fd", "\(exitStatusFD)", "--ready-fd", "\(readyFD)",
         ]
         if logFD >= 0 { args += ["--log-fd", "\(logFD)"] }
+        if consoleFD >= 0 { args += ["--console-fd", "\(consoleFD)"] }
         return args + [id]
     }
 }

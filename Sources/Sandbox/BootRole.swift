@@ -59,16 +59,23 @@ public enum BootRole {
         close(options.specFD)
         let spec = try SpecLoader.decode(Data(specBytes))
         let plan = try BootPlan.make(from: spec)
+        for key in plan.sysctlSkipped {
+            log.debug("boot \(options.id): linux.sysctl[\"\(key)\"]: accepted, but the Sentry has no such setting; skipped")
+        }
+        for name in plan.seccompSkippedNames {
+            log.debug("boot \(options.id): linux.seccomp: syscall \"\(name)\" does not exist on x86-64, rule skipped")
+        }
 
+        // The MemoryFile first: the filter allows mapping that one file and no other.
+        let memory = try MemoryFile(limit: plan.memoryLimit)
         try Confinement.enterEmptyRoot()
         try Confinement.dropPrivileges()
-        let rules = SeccompPolicy.sentry()
+        let rules = SeccompPolicy.sentry(memoryFileFD: memory.fd)
         // With --debug a missing syscall is named in the log instead of killing silently.
         try SeccompFilter.install(rules, trapUnknown: runtime.debug, reportFD: options.logFD >= 0 ? options.logFD : 2)
         log.debug("boot \(options.id): seccomp allowlist installed (\(rules.count) rules): "
                   + rules.map { $0.conditions.isEmpty ? $0.name : $0.name + "(restricted)" }.joined(separator: " "))
 
-        let memory = try MemoryFile(limit: plan.memoryLimit)
         let platform = try PtracePlatform(memoryFileFD: memory.fd)
         let kernel = try Kernel(config: sentryConfig(plan, options: options, runtime: runtime), platform: platform,
                                 memoryFile: memory)
@@ -86,12 +93,15 @@ public enum BootRole {
         config.umask = plan.umask
         config.rootReadOnly = plan.rootReadOnly
         config.rootOverlay = runtime.overlay2 == .none ? .none : .memory
+        config.rootShared = runtime.fileAccess == .shared
+        config.mountsShared = runtime.fileAccessMounts == .shared
         config.mounts = plan.mounts.map { mount in
             let source: SentryMountSource
             switch mount.kind {
             case .proc: source = .proc
             case .dev: source = .dev
             case .tmpfs: source = .tmpfs
+            case .sysfs: source = .sysfs
             case .empty: source = .empty
             case .bind: source = .gofer(bind: mount.bindIndex ?? -1)
             }
@@ -105,7 +115,15 @@ public enum BootRole {
             return SentryMount(destination: mount.destination, source: source, readOnly: mount.readOnly, tmpfs: options)
         }
         config.rlimits = plan.rlimits.mapValues { ($0.soft, $0.hard) }
+        config.capabilities = plan.capabilities
+        config.noNewPrivileges = plan.noNewPrivileges
+        config.seccomp = plan.seccomp
+        config.maskedPaths = plan.maskedPaths
+        config.readonlyPaths = plan.readonlyPaths
+        config.sysctl = plan.sysctl
+        config.pidsLimit = plan.pidsLimit
         config.stdioFDs = [0, 1, 2]
+        config.consoleFD = options.consoleFD  // process.terminal: bridged to a Sentry pty (FS/ConsoleBridge.swift)
         config.strace = runtime.strace
         config.debug = runtime.debug
         config.logFD = options.logFD >= 0 ? options.logFD : (runtime.debug || runtime.strace ? 2 : -1)

@@ -28,15 +28,14 @@ public struct ContainerManager: Sendable {
     public func create(id: String, bundle: String, pidFile: String?, consoleSocket: String?) throws(RuntimeError) {
         try checkCreatable(id: id, consoleSocket: consoleSocket)
         let (spec, bundlePath) = try loadBundle(bundle)
-        _ = try createSandbox(id: id, spec: spec, bundle: bundlePath, pidFile: pidFile, deathSignal: 0)
+        try HostConsole.check(terminal: spec.process?.terminal ?? false, consoleSocket: consoleSocket)
+        _ = try createSandbox(id: id, spec: spec, bundle: bundlePath, pidFile: pidFile, deathSignal: 0, consoleSocket: consoleSocket)
     }
 
     func checkCreatable(id: String, consoleSocket: String?) throws(RuntimeError) {
         try options.checkSupported()
         try StateStore.validateID(id)
-        if consoleSocket != nil {
-            throw RuntimeError("--console-socket: terminals (process.terminal) are not supported yet")
-        }
+        if let consoleSocket, consoleSocket.isEmpty { throw RuntimeError("--console-socket: empty path") }
     }
 
     /// Reads and validates `<bundle>/config.json`; returns the spec and the bundle's absolute path.
@@ -52,10 +51,13 @@ public struct ContainerManager: Sendable {
     }
 
     /// Starts the gofer and the boot for `spec`, waits until the Sentry is ready, and records the container.
-    func createSandbox(id: String, spec: Spec, bundle: String, pidFile: String?, deathSignal: Int32) throws(RuntimeError) -> SandboxProcesses {
+    func createSandbox(id: String, spec: Spec, bundle: String, pidFile: String?, deathSignal: Int32,
+                       consoleSocket: String? = nil) throws(RuntimeError) -> SandboxProcesses {
         let rootfs = try resolveRootfs(spec: spec, bundle: bundle)
         let plan = try BootPlan.make(from: spec)
+        let hooks = try ContainerHooks.parse(spec.hooks)
         for warning in plan.skipped { log.warning("container \"\(id)\": \(warning)") }
+        let cgroup = try HostCgroup.make(spec: spec, id: id, systemd: options.systemdCgroup)
         for bind in plan.binds {
             guard let resolved = Sys.realPath(bind.source) else {
                 throw RuntimeError("config.json: mounts[\(bind.mountIndex)].source: bind source \(bind.source) does not exist")
@@ -67,22 +69,39 @@ public struct ContainerManager: Sendable {
             }
         }
 
+        // process.terminal: a host pty whose replica the Sentry bridges and whose master goes to the socket.
+        let console = consoleSocket == nil ? nil : try HostConsole.open(size: spec.process?.consoleSize)
+        defer { console?.close() }
         let lock = try store.createDirectory(id: id)
         var processes: SandboxProcesses?
-        do {
+        do throws(RuntimeError) {
             let created = Timestamp.now()
             var record = ContainerRecord(id: id, status: .creating, pid: 0, bundle: bundle, rootfs: rootfs,
                                          created: created, annotations: spec.annotations)
             try store.save(record)
             let (started, readyFD) = try spawnSandbox(id: id, spec: spec, rootfs: rootfs, binds: plan.binds,
-                                                      deathSignal: deathSignal)
+                                                      deathSignal: deathSignal, consoleFD: console?.replica ?? -1)
             processes = started
+            if let cgroup {
+                // Before the Sentry loads init: every page and task of the sandbox is charged to it.
+                record.cgroupPath = cgroup.path
+                if let failure = Self.joinCgroup(cgroup, started) {
+                    close(readyFD)
+                    throw RuntimeError("cannot create container \"\(id)\": \(failure.description)")
+                }
+            }
             try awaitReady(id: id, readyFD: readyFD, processes: started)
+            if let console, let consoleSocket { try console.sendMaster(to: consoleSocket) }
             record.status = .created
             record.pid = started.bootPID
             record.goferPid = started.goferPID
             record.bootStartTime = ProcessProbe.startTime(of: started.bootPID) ?? 0
             record.goferStartTime = ProcessProbe.startTime(of: started.goferPID) ?? 0
+            // The sandbox exists and init is loaded: prestart and createRuntime hooks (e.g. network set-up
+            // by the orchestrator) see its pid; a failing one fails the create.
+            try recordHooks(hooks, id: id)
+            try ContainerHooks.run(hooks.prestart ?? [], named: "prestart", state: record.ociState(status: .creating))
+            try ContainerHooks.run(hooks.createRuntime ?? [], named: "createRuntime", state: record.ociState(status: .creating))
             try store.save(record)
             if let pidFile { try writePidFile(pidFile, pid: started.bootPID) }
             log.debug("container \"\(id)\": created, boot pid \(started.bootPID), gofer pid \(started.goferPID)")
@@ -90,8 +109,18 @@ public struct ContainerManager: Sendable {
             return started
         } catch {
             if let processes { reap(processes) }
+            if let cgroup { HostCgroup.remove(path: cgroup.path) }
             store.remove(id: id)
             throw error
+        }
+    }
+
+    private static func joinCgroup(_ cgroup: HostCgroup, _ processes: SandboxProcesses) -> RuntimeError? {
+        do {
+            try cgroup.join([processes.bootPID, processes.goferPID])
+            return nil
+        } catch {
+            return error
         }
     }
 
@@ -105,7 +134,8 @@ public struct ContainerManager: Sendable {
     }
 
     /// Spawns gofer then boot with every descriptor they need; closes our copies of the children's ends.
-    func spawnSandbox(id: String, spec: Spec, rootfs: String, binds: [PlannedBind], deathSignal: Int32) throws(RuntimeError) -> (SandboxProcesses, readyFD: Int32) {
+    func spawnSandbox(id: String, spec: Spec, rootfs: String, binds: [PlannedBind], deathSignal: Int32,
+                      consoleFD: Int32 = -1) throws(RuntimeError) -> (SandboxProcesses, readyFD: Int32) {
         let dir = store.directory(of: id)
         var ours: [Int32] = []
         defer { for fd in ours { close(fd) } }
@@ -145,7 +175,13 @@ public struct ContainerManager: Sendable {
         var goferFlags = CloneFlags.CLONE_NEWNS | CloneFlags.CLONE_NEWIPC | CloneFlags.CLONE_NEWUTS
         if options.network == "none" { goferFlags |= CloneFlags.CLONE_NEWNET }
         var goferArguments = gofer.arguments(runtime: options)
-        var goferDescriptors: [(from: Int32, to: Int32)] = [(goferEnd, gofer.goferFD)]
+        // The gofer never needs the caller's stdin/stdout (the container's). With a terminal neither role
+        // keeps any of the caller's stdio: clients such as containerd's runc shim read `create`'s output
+        // through a pipe until every writer is gone, which a sandbox holding it would never be.
+        let null = try Sys.open("/dev/null", O_RDWR)
+        ours.append(null)
+        var goferDescriptors: [(from: Int32, to: Int32)] = [(goferEnd, gofer.goferFD), (null, 0), (null, 1)]
+        if consoleFD >= 0 { goferDescriptors.append((null, 2)) }
         if goferLogFD >= 0 {
             // Options may follow the id argument; the log descriptor is the next free number.
             let logNumber = gofer.goferFD + 1
@@ -164,6 +200,10 @@ public struct ContainerManager: Sendable {
         if bootLogFD >= 0 {
             boot.logFD = 8
             descriptors.append((bootLogFD, boot.logFD))
+        }
+        if consoleFD >= 0 {
+            boot.consoleFD = 9  // the host pty replica of process.terminal (Console.swift)
+            descriptors += [(consoleFD, boot.consoleFD), (null, 0), (null, 1), (null, 2)]
         }
         // The Sentry gets every namespace; its user namespace maps its root to an unprivileged host user.
         var bootFlags = CloneFlags.CLONE_NEWUSER | CloneFlags.CLONE_NEWPID | CloneFlags.CLONE_NEWNS
@@ -240,6 +280,7 @@ public struct ContainerManager: Sendable {
         }
         record.status = .running
         try store.save(record)
+        runHooksLogging(recordedHooks(id: id)?.poststart, named: "poststart", record: record, status: .running)
         _ = lock
     }
 
@@ -260,7 +301,8 @@ public struct ContainerManager: Sendable {
     public func kill(id: String, signal: Signal, all: Bool) throws(RuntimeError) {
         let record = try store.load(id: id)
         let status = observedStatus(record)
-        guard status == .created || status == .running else {
+        // A paused container takes signals too: SIGKILL ends it at once, others are delivered on resume.
+        guard status == .created || status == .running || status == .paused else {
             throw RuntimeError("cannot kill container \"\(id)\": container not running (\(status.rawValue))")
         }
         let request = ControlRequest(op: .signal, signal: signal.rawValue, all: all)
@@ -280,6 +322,13 @@ public struct ContainerManager: Sendable {
             }
         }
         if let code = store.recordedExitStatus(id: id) { return code }
+        // The boot records init's status before it exits; a boot that is gone without one was killed from
+        // outside (or crashed) and took the container with it: report that as death by SIGKILL, as a shell would.
+        if record.status != .creating, !ProcessProbe.isAlive(record.pid, startTime: record.bootStartTime) {
+            if let code = store.recordedExitStatus(id: id) { return code }
+            log.warning("container \"\(id)\": the sandbox (boot pid \(record.pid)) was killed before it recorded an exit status; reporting 137")
+            return 128 + SIGKILL
+        }
         throw RuntimeError("container \"\(id)\": the sandbox exited without recording an exit status")
     }
 
@@ -300,11 +349,13 @@ public struct ContainerManager: Sendable {
             return
         }
         let status = observedStatus(record)
-        if status == .running && !force {
-            throw RuntimeError("cannot delete container \"\(id)\": container is running (use --force)")
+        if (status == .running || status == .paused) && !force {
+            throw RuntimeError("cannot delete container \"\(id)\": container is \(status.rawValue) (use --force)")
         }
         terminate(pid: record.pid, startTime: record.bootStartTime)
         terminate(pid: record.goferPid, startTime: record.goferStartTime)
+        if let path = record.cgroupPath { HostCgroup.remove(path: path) }
+        runHooksLogging(recordedHooks(id: id)?.poststop, named: "poststop", record: record, status: .stopped)
         store.remove(id: id)
         _ = lock
     }

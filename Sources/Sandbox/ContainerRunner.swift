@@ -10,7 +10,8 @@ extension ContainerManager {
     public func run(id: String, bundle: String, pidFile: String?, consoleSocket: String?) throws(RuntimeError) -> Int32 {
         try checkCreatable(id: id, consoleSocket: consoleSocket)
         let (spec, bundlePath) = try loadBundle(bundle)
-        return try runToCompletion(id: id, spec: spec, bundle: bundlePath, pidFile: pidFile)
+        try HostConsole.check(terminal: spec.process?.terminal ?? false, consoleSocket: consoleSocket)
+        return try runToCompletion(id: id, spec: spec, bundle: bundlePath, pidFile: pidFile, consoleSocket: consoleSocket)
     }
 
     /// `runsc do CMD...`: runs CMD over the host's root (read-only) under a generated id.
@@ -22,11 +23,16 @@ extension ContainerManager {
         return try runToCompletion(id: id, spec: DoSpec.make(command: command, cwd: cwd), bundle: cwd, pidFile: nil)
     }
 
-    func runToCompletion(id: String, spec: Spec, bundle: String, pidFile: String?) throws(RuntimeError) -> Int32 {
+    func runToCompletion(id: String, spec: Spec, bundle: String, pidFile: String?, consoleSocket: String? = nil) throws(RuntimeError) -> Int32 {
         // The sandbox dies with us (SIGKILL on parent death) so an interrupted run leaves nothing behind.
-        let processes = try createSandbox(id: id, spec: spec, bundle: bundle, pidFile: pidFile, deathSignal: SIGKILL)
+        let processes = try createSandbox(id: id, spec: spec, bundle: bundle, pidFile: pidFile, deathSignal: SIGKILL,
+                                          consoleSocket: consoleSocket)
         defer {
             reap(SandboxProcesses(bootPID: 0, goferPID: processes.goferPID))
+            if let record = try? store.load(id: id) {
+                if let path = record.cgroupPath { HostCgroup.remove(path: path) }
+                runHooksLogging(recordedHooks(id: id)?.poststop, named: "poststop", record: record, status: .stopped)
+            }
             store.remove(id: id)
         }
         do {

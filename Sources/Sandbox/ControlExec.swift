@@ -10,9 +10,15 @@ extension BootSupervisor {
         guard let argv = request.argv, let first = argv.first, !first.isEmpty else {
             return .failure("exec: no command given")
         }
-        guard descriptors.count == 3 else { return .failure("exec: expected 3 stdio descriptors, got \(descriptors.count)") }
-        let exec = ExecRequest(argv: argv, environment: request.env ?? [], replaceEnvironment: request.replaceEnv ?? false,
-                               workingDirectory: request.cwd, uid: request.uid, gid: request.gid, stdioFDs: descriptors)
+        let terminal = request.terminal == true
+        guard descriptors.count == (terminal ? 1 : 3) else {
+            return .failure(terminal ? "exec: expected 1 terminal descriptor, got \(descriptors.count)"
+                                     : "exec: expected 3 stdio descriptors, got \(descriptors.count)")
+        }
+        var exec = ExecRequest(argv: argv, environment: request.env ?? [], replaceEnvironment: request.replaceEnv ?? false,
+                               workingDirectory: request.cwd, uid: request.uid, gid: request.gid,
+                               stdioFDs: terminal ? [] : descriptors)
+        if terminal { exec.consoleFD = descriptors[0] }  // a host pty replica (Console.swift)
         descriptors = []  // the kernel owns them now, on success or failure
         do {
             return ControlResponse(ok: true, pid: try kernel.exec(exec))

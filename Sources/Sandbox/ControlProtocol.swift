@@ -4,12 +4,17 @@
 //
 //   {"version":1,"op":"start"}                      -> {"version":1,"ok":true}
 //   {"version":1,"op":"signal","signal":15,"all":false} -> {"version":1,"ok":true}
+//   {"version":1,"op":"signal","signal":15,"pid":7}     -> one process (forwarded by an exec'd process's waiter)
 //   {"version":1,"op":"wait"}                       -> (when the container exits) {"version":1,"ok":true,"exitStatus":3}
 //   {"version":1,"op":"state"}                      -> {"version":1,"ok":true,"status":"running"}
 //   {"version":1,"op":"exec","argv":[...],"env":[...],"cwd":"/","uid":0,"gid":0} + 3 stdio descriptors
 //                                                   (SCM_RIGHTS with the request's first byte) -> {"version":1,"ok":true,"pid":7}
+//   {"version":1,"op":"exec",...,"terminal":true} + 1 descriptor, a host pty replica (exec --tty) -> same
 //   {"version":1,"op":"execWait","pid":7}           -> (when it exits) {"version":1,"ok":true,"exitStatus":0}
 //   {"version":1,"op":"ps"}                         -> {"version":1,"ok":true,"processes":[{"pid":1,...}]}
+//   {"version":1,"op":"pause"} / {"op":"resume"}    -> {"version":1,"ok":true}
+//   {"version":1,"op":"stats"}                      -> {"version":1,"ok":true,"stats":{"cpuUser":..,...}}
+//   {"version":1,"op":"update","memoryLimit":N,"pidsLimit":N} (-1: unlimited, absent: unchanged) -> {"version":1,"ok":true}
 //   any failure                                     -> {"version":1,"ok":false,"error":"..."}
 import FoundationEssentials
 import Glibc
@@ -18,6 +23,7 @@ import LinuxABI
 /// The control operations.
 public enum ControlOperation: String, Codable, Sendable {
     case start, signal, wait, state, exec, execWait, ps
+    case pause, resume, stats, update
 }
 
 /// One process in a `ps` response.
@@ -49,6 +55,11 @@ public struct ControlRequest: Codable, Sendable, Equatable {
     public var uid: UInt32?
     public var gid: UInt32?
     public var pid: Int32?
+    /// exec with a terminal: the one descriptor sent is a host pty replica, bridged to a Sentry pty.
+    public var terminal: Bool?
+    // update: bytes / tasks; -1 means unlimited, nil unchanged
+    public var memoryLimit: Int64?
+    public var pidsLimit: Int64?
 
     public init(op: ControlOperation, signal: Int32? = nil, all: Bool? = nil) {
         self.version = ControlProtocol.version; self.op = op; self.signal = signal; self.all = all
@@ -64,6 +75,7 @@ public struct ControlResponse: Codable, Sendable, Equatable {
     public var status: String?
     public var pid: Int32?
     public var processes: [ControlProcess]?
+    public var stats: ControlStats?
 
     public init(ok: Bool, error: String? = nil, exitStatus: Int32? = nil, status: String? = nil, pid: Int32? = nil,
                 processes: [ControlProcess]? = nil) {

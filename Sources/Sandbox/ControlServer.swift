@@ -86,6 +86,9 @@ public final class BootSupervisor: Sendable {
     /// true once init runs and until it has exited.
     var isRunning: Bool { shared.withLock { $0.phase == .running } }
 
+    /// true once init has exited.
+    var hasExited: Bool { shared.withLock { if case .exited = $0.phase { return true } else { return false } } }
+
     /// Counts a request answered on another thread, so `finish` lets it complete.
     func beginRequest() { shared.withLock { $0.inFlight += 1 } }
     func endRequest() { shared.withLock { $0.inFlight -= 1 } }
@@ -99,11 +102,13 @@ public final class BootSupervisor: Sendable {
             return handleExecWait(request, connection: fd)
         case .ps:
             return handlePs()
+        case .pause, .resume, .stats, .update:
+            return handleLifecycleExtra(request)  // ControlLifecycle.swift
         case .state:
             let status: String
             switch shared.withLock({ $0.phase }) {
             case .created, .starting: status = "created"
-            case .running: status = "running"
+            case .running: status = kernel?.isPaused == true ? "paused" : "running"
             case .exited: status = "stopped"
             }
             return ControlResponse(ok: true, status: status)
@@ -146,6 +151,11 @@ public final class BootSupervisor: Sendable {
                 return ControlResponse(ok: true)
             case .running:
                 do {
+                    if let pid = request.pid {
+                        guard let kernel else { return .failure("no sandbox kernel to signal process \(pid)") }
+                        try kernel.signal(signal, process: pid)
+                        return ControlResponse(ok: true)
+                    }
                     try signalSandbox(signal, request.all ?? false)
                     return ControlResponse(ok: true)
                 } catch {

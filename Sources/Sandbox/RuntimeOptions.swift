@@ -14,8 +14,17 @@ public struct RuntimeOptions: Sendable, Equatable {
     public var systemdCgroup = false
     /// Where changes to the container's root go (`--overlay2`).
     public var overlay2: Overlay2 = .rootMemory
+    /// `--file-access` (the root) and `--file-access-mounts` (bind mounts), gVisor's flags: `exclusive`
+    /// lets the Sentry keep what it looked up, `shared` makes it check with the Gofer on every walk and
+    /// stat so changes made on the host are seen. As in gVisor the root is exclusive and mounts shared.
+    public var fileAccess: FileAccess = .exclusive
+    public var fileAccessMounts: FileAccess = .shared
 
     public init() {}
+
+    public enum FileAccess: String, Sendable, Equatable {
+        case exclusive, shared
+    }
 
     /// `--overlay2` values: an in-memory overlay on the root (the default), or none (write through).
     public enum Overlay2: String, Sendable, Equatable {
@@ -48,7 +57,8 @@ public struct RuntimeOptions: Sendable, Equatable {
     /// The flags a role is started with so it behaves like the CLI that started it.
     public var roleArguments: [String] {
         var args = ["--root", root, "--log-format", logFormat.rawValue, "--platform", platform, "--network", network,
-                    "--overlay2", overlay2.rawValue]
+                    "--overlay2", overlay2.rawValue, "--file-access", fileAccess.rawValue,
+                    "--file-access-mounts", fileAccessMounts.rawValue]
         if debug { args.append("--debug") }
         if strace { args.append("--strace") }
         return args
@@ -64,7 +74,8 @@ public enum CommandLineParser {
         case version
     }
 
-    static let valueFlags: Set<String> = ["root", "log", "log-format", "debug-log", "platform", "network", "overlay2"]
+    static let valueFlags: Set<String> = ["root", "log", "log-format", "debug-log", "platform", "network", "overlay2",
+                                          "file-access", "file-access-mounts"]
     static let boolFlags: Set<String> = ["debug", "strace", "systemd-cgroup", "help", "version"]
 
     /// Parses `arguments` (without argv[0]).
@@ -135,6 +146,11 @@ public enum CommandLineParser {
                 throw RuntimeError("flag --overlay2: \"\(value)\" is not supported (expected root:memory or none)")
             }
             options.overlay2 = overlay
+        case "file-access", "file-access-mounts":
+            guard let access = RuntimeOptions.FileAccess(rawValue: value) else {
+                throw RuntimeError("flag --\(name): \"\(value)\" is not supported (expected exclusive or shared)")
+            }
+            if name == "file-access" { options.fileAccess = access } else { options.fileAccessMounts = access }
         default: options.network = value
         }
     }

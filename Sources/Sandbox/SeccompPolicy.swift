@@ -39,14 +39,17 @@ public struct SeccompRule: Sendable, Equatable {
 /// The allowlists of our processes.
 public enum SeccompPolicy {
     static let ENOSYS: Int32 = 38, ENOENT: Int32 = 2
-    static let TCGETS: UInt64 = 0x5401, TIOCGWINSZ: UInt64 = 0x5413
+    static let MAP_ANONYMOUS_FLAG: UInt64 = 0x20
+    static let TCGETS: UInt64 = 0x5401, TCSETS: UInt64 = 0x5402, TIOCGWINSZ: UInt64 = 0x5413
     /// Every CLONE_NEW* flag (0x80 is CLONE_NEWTIME).
     public static let cloneNamespaceFlags: UInt64 = 0x80 | CloneFlags.CLONE_NEWNS | CloneFlags.CLONE_NEWCGROUP
         | CloneFlags.CLONE_NEWUTS | CloneFlags.CLONE_NEWIPC | CloneFlags.CLONE_NEWUSER | CloneFlags.CLONE_NEWPID
         | CloneFlags.CLONE_NEWNET
 
-    /// What the Sentry (boot role) may call on the host after confinement.
-    public static func sentry() -> [SeccompRule] {
+    /// What the Sentry (boot role) may call on the host after confinement. With `memoryFileFD`, mmap of a
+    /// file is allowed for that descriptor only (the MemoryFile, mapped by the Sentry and injected into
+    /// stubs, which inherit this filter); anonymous mappings (heap, thread stacks) stay allowed.
+    public static func sentry(memoryFileFD: Int32? = nil) -> [SeccompRule] {
         var rules: [SeccompRule] = []
         // ptrace platform: drive stub processes, reap them, create them (clone) and stop/kill them.
         rules += SeccompRule.allow("ptrace", "wait4", "waitid", "kill", "tgkill", "tkill")
@@ -62,7 +65,15 @@ public enum SeccompPolicy {
         // Stubs install their own, narrower filter before any app code runs in them.
         rules += SeccompRule.allow("seccomp")
         // Memory: the MemoryFile (memfd) and its mappings, thread stacks, malloc.
-        rules += SeccompRule.allow("mmap", "munmap", "mprotect", "madvise", "mremap", "brk", "memfd_create",
+        if let memoryFileFD {
+            rules.append(SeccompRule(name: "mmap", conditions: [
+                SeccompRule.Condition(argument: 3, value: MAP_ANONYMOUS_FLAG, mask: MAP_ANONYMOUS_FLAG)]))
+            rules.append(SeccompRule(name: "mmap", conditions: [
+                SeccompRule.Condition(argument: 4, value: UInt64(UInt32(bitPattern: memoryFileFD)), mask: 0xffff_ffff)]))
+        } else {
+            rules += SeccompRule.allow("mmap")
+        }
+        rules += SeccompRule.allow("munmap", "mprotect", "madvise", "mremap", "brk", "memfd_create",
                                    "fallocate", "ftruncate", "membarrier")
         // File descriptors the Sentry already holds (gofer-donated files, stdio, memfd, control socket).
         rules += SeccompRule.allow("read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev",
@@ -73,6 +84,9 @@ public enum SeccompPolicy {
         // The host terminal of stdio: only querying its mode and size.
         rules.append(.allow("ioctl", argument: 1, equals: TCGETS))
         rules.append(.allow("ioctl", argument: 1, equals: TIOCGWINSZ))
+        // A console (process.terminal): the host pty replica is put in raw mode (tcsetattr) once, its size
+        // is read on every bridge wake-up (TIOCGWINSZ above).
+        rules.append(.allow("ioctl", argument: 1, equals: TCSETS))
         // Sockets already connected: the gofer channel (with donated fds) and the control socket.
         rules += SeccompRule.allow("sendmsg", "recvmsg", "accept4", "shutdown")
         // send()/recv() are sendto/recvfrom without an address.

@@ -21,6 +21,8 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     /// Start times (from /proc/PID/stat) so that a recycled pid is never mistaken for ours.
     public var bootStartTime: UInt64 = 0
     public var goferStartTime: UInt64 = 0
+    /// The host cgroup the sandbox joined (`linux.cgroupsPath`, resolved), removed by `delete`.
+    public var cgroupPath: String? = nil
 
     /// The OCI view of this record with `status` as observed now.
     public func ociState(status: ContainerStatus) -> State {

@@ -9,7 +9,7 @@ struct CreateCommand: ParsableCommand, RunscCommand {
 
     @Option(name: .shortAndLong, help: "The bundle directory (holds config.json).") var bundle: String = "."
     @Option(help: "Write the container's pid to this file.") var pidFile: String?
-    @Option(help: "Unix socket to send the terminal's master fd to (not supported yet).") var consoleSocket: String?
+    @Option(help: "Unix socket to send the pty master to (needs process.terminal: true).") var consoleSocket: String?
     @Argument(help: "The container id.") var id: String
 
     func execute(_ options: RuntimeOptions, _ log: RuntimeLog) throws -> Int32 {

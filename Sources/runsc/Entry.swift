@@ -16,7 +16,8 @@ enum Entry {
         do {
             outcome = try CommandLineParser.parse(arguments)
         } catch {
-            printError(error.description)
+            // The global flags did not parse, but --log may still be readable: containerd shows that file.
+            RuntimeLog.forUnparsedArguments(arguments).error(error.description)
             return 1
         }
         switch outcome {
@@ -93,6 +94,8 @@ struct Runsc: ParsableCommand {
                 SpecCommand.self, CreateCommand.self, StartCommand.self, RunCommand.self, StateCommand.self,
                 KillCommand.self, DeleteCommand.self, ListCommand.self, WaitCommand.self, DoCommand.self, ExecCommand.self,
                 PsCommand.self,
+                PauseCommand.self, ResumeCommand.self, EventsCommand.self, UpdateCommand.self, FeaturesCommand.self,
+                InstallCommand.self, UninstallCommand.self,
                 BootCommand.self, GoferCommand.self,
             ])
     }

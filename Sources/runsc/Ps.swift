@@ -1,24 +1,25 @@
 import ArgumentParser
 import Sandbox
 
-/// `runsc ps [--format table|json] ID`: the container's processes (pids in the sandbox's pid namespace).
+/// `runsc ps [--format table|json] ID`: the container's processes (the table: pids in the sandbox's pid
+/// namespace; json: the host pids of the sandbox, as docker top expects from runc).
 struct PsCommand: ParsableCommand, RunscCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "ps", abstract: "List the processes running in a container.")
     }
 
-    @Option(name: .shortAndLong, help: "table or json (a JSON array of pids, as docker top expects).") var format: String = "table"
+    @Option(name: .shortAndLong, help: "table (processes in the sandbox) or json (an array of the sandbox's host pids, as docker top expects).") var format: String = "table"
     @Argument(help: "The container id.") var id: String
 
     func execute(_ options: RuntimeOptions, _ log: RuntimeLog) throws -> Int32 {
         guard format == "table" || format == "json" else {
             throw RuntimeError("ps: --format must be table or json, got \"\(format)\"")
         }
-        let processes = try ContainerManager(options: options, log: log).processes(id: id)
+        let manager = ContainerManager(options: options, log: log)
         if format == "json" {
-            print("[" + processes.map { String($0.pid) }.joined(separator: ",") + "]")
+            print("[" + (try manager.hostProcesses(id: id)).map { String($0) }.joined(separator: ",") + "]")
         } else {
-            print(Self.table(processes), terminator: "")
+            print(Self.table(try manager.processes(id: id)), terminator: "")
         }
         return 0
     }

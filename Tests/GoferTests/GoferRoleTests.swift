@@ -59,6 +59,14 @@ final class GoferRoleTests: XCTestCase {
         }
     }
 
+    /// RUNSC_BINARY, else the package's bin/runsc or release build.
+    private static func runscBinary() -> String? {
+        if let path = getenv("RUNSC_BINARY").map({ String(cString: $0) }), !path.isEmpty { return path }
+        var root = #filePath
+        for _ in 0..<3 { root = String(root[..<(root.lastIndex(of: "/") ?? root.startIndex)]) }
+        return ["bin/runsc", ".build/release/runsc"].map { root + "/" + $0 }.first { access($0, X_OK) == 0 }
+    }
+
     private struct Child {
         var pid: pid_t
         var stderr: Int32
@@ -80,13 +88,23 @@ final class GoferRoleTests: XCTestCase {
         var exe = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &exe, exe.count - 1)
         guard n > 0 else { throw Errno(errno) }
-        let path = String(decoding: exe[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var path = String(decoding: exe[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var environment: [String] = []
         var e = environ
         while let entry = e.pointee { environment.append(String(cString: entry)); e += 1 }
         environment.append("\(Self.childVariable)=\(part)")
+        var arguments = [path, "GoferTests.GoferRoleTests/\(test)"]
+        // Serving parts run the real `runsc gofer` role when the binary is built: a copy of this test
+        // binary carries XCTest's worker threads, which may start between the role's unshare and its
+        // seccomp filter and then die of SIGSYS (the role itself is single-threaded).
+        let words = part.split(separator: " ", maxSplits: 1).map(String.init)
+        if words.first?.hasPrefix("serve") == true, words.count == 2, let runsc = Self.runscBinary() {
+            path = runsc
+            arguments = [runsc, "--root", NSTemporaryDirectory(), "gofer", "--gofer-fd", "\(Self.childSocket)",
+                         "--rootfs", words[1]] + (words[0] == "serve" ? ["--read-only"] : []) + ["gofer-role-test"]
+        }
         let copy = { (s: String) -> UnsafeMutablePointer<CChar>? in strdup(s) }
-        let argv = [path, "GoferTests.GoferRoleTests/\(test)"].map(copy) + [nil]
+        let argv = arguments.map(copy) + [nil]
         let envp = environment.map(copy) + [nil]
         defer { for p in argv + envp { free(p) } }
         var pid: pid_t = 0
@@ -198,6 +216,7 @@ final class GoferRoleTests: XCTestCase {
         let child = try spawnChild(test: "testConfinedWritableGoferServesEveryWriteOperation", part: "serve-writable \(tree.url("root"))", socket: theirs)
         close(theirs)
         var client: GoferClient? = GoferClient(socket: mine)
+        var failure: (any Error)?
         do {
             let client = try XCTUnwrap(client)
             let (root, _) = try client.attach()
@@ -224,9 +243,13 @@ final class GoferRoleTests: XCTestCase {
             XCTAssertEqual(try tree.lstatAttributes("root/sub/moved").mtime.seconds, 42)
             XCTAssertEqual(try String(contentsOfFile: tree.url("root/sub/moved"), encoding: .utf8), "0123")
             XCTAssertFalse(FileManager.default.fileExists(atPath: tree.url("root/d")))
+        } catch {
+            failure = error
         }
         client = nil
         let (status, stderr) = wait(child)
+        // A request failing with EIO means the gofer went away: say how it ended.
+        if let failure { XCTFail("\(failure); gofer exit status \(status), stderr: \(stderr)") }
         XCTAssertTrue(status & 0x7f == 0 && (status >> 8) & 0xff == 0, "exit status \(status), stderr: \(stderr)")
     }
 

@@ -59,10 +59,19 @@ final class BundleLifecycleTests: XCTestCase {
     }
 
     func testKillByNameAndNumber() throws {
-        let bundle = try harness.makeBusyboxBundle(args: ["sleep", "100"])
+        // init gets SIGTERM only when it handles it (as on runc); SIGKILL from outside always ends it.
+        let bundle = try harness.makeBusyboxBundle(args: ["sh", "-c", "trap 'exit 143' TERM; while true; do sleep 1; done"])
         for (id, signal, expected) in [("k1", "KILL", 137), ("k2", "15", 143)] {
             XCTAssertEqual(try harness.runsc(["create", "--bundle", bundle, id]).status, 0)
             XCTAssertEqual(try harness.runsc(["start", id]).status, 0)
+            // init takes SIGTERM only once its trap is set: wait until /proc/1/status shows it caught.
+            for _ in 0..<100 {
+                let status = try harness.runsc(["exec", id, "cat", "/proc/1/status"]).stdout
+                let line = status.split(separator: "\n").first { $0.hasPrefix("SigCgt:") } ?? ""
+                if let mask = UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16),
+                   mask & (1 << 14) != 0 { break }
+                usleep(20_000)
+            }
             let kill = try harness.runsc(["kill", id, signal])
             XCTAssertEqual(kill.status, 0, kill.stderr)
             let wait = try harness.runsc(["wait", id])
@@ -70,6 +79,19 @@ final class BundleLifecycleTests: XCTestCase {
             XCTAssertEqual(waited?["exitStatus"] as? Int, expected, "kill \(signal): \(wait.stdout) \(wait.stderr)")
             XCTAssertEqual(try harness.runsc(["delete", id]).status, 0)
         }
+    }
+
+    func testInitWithoutAHandlerOutlivesSIGTERM() throws {
+        let bundle = try harness.makeBusyboxBundle(args: ["sleep", "100"])
+        XCTAssertEqual(try harness.runsc(["create", "--bundle", bundle, "k3"]).status, 0)
+        XCTAssertEqual(try harness.runsc(["start", "k3"]).status, 0)
+        XCTAssertEqual(try harness.runsc(["kill", "k3", "TERM"]).status, 0)
+        usleep(300_000)
+        XCTAssertEqual(try harness.state("k3")["status"] as? String, "running", "sleep as init must ignore SIGTERM")
+        XCTAssertEqual(try harness.runsc(["kill", "k3", "KILL"]).status, 0)
+        let wait = try harness.runsc(["wait", "k3"])
+        XCTAssertTrue(wait.stdout.contains("\"exitStatus\":137"), wait.stdout + wait.stderr)
+        XCTAssertEqual(try harness.runsc(["delete", "k3"]).status, 0)
     }
 
     func testDeleteForceKillsARunningContainer() throws {

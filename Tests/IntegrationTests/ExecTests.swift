@@ -51,7 +51,7 @@ final class ExecTests: XCTestCase {
 
         let tty = try harness.runsc(["exec", "--tty", "ex1", "true"])
         XCTAssertNotEqual(tty.status, 0)
-        XCTAssertTrue(tty.stderr.contains("not supported"), tty.stderr)
+        XCTAssertTrue(tty.stderr.contains("--console-socket"), tty.stderr)  // a terminal needs a socket for its master
         try killAndDelete("ex1")
     }
 
@@ -72,25 +72,50 @@ final class ExecTests: XCTestCase {
         let pidFile = harness.workDir + "/exec.pid"
         let detached = try harness.runsc(["exec", "--detach", "--pid-file", pidFile, "ex3", "sleep", "30"])
         XCTAssertEqual(detached.status, 0, detached.stderr)
-        let execPID = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        XCTAssertNotEqual(execPID, "1")
+        // The pid file names a live host process standing for the exec'd one (shims wait for it).
+        let waiterPID = Int32(try String(contentsOfFile: pidFile, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        XCTAssertTrue(waiterPID > 0 && Self.isLive(waiterPID), "pid file: \(waiterPID)")
+        let bootPID = try harness.state("ex3")["pid"] as? Int ?? -1
 
+        // json: host pids, as docker top expects (the sandbox process and its stubs).
         let json = try harness.runsc(["ps", "--format", "json", "ex3"])
         XCTAssertEqual(json.status, 0, json.stderr)
         let pids = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [Int] ?? []
-        XCTAssertTrue(pids.contains(1), json.stdout)
-        XCTAssertTrue(pids.contains(Int(execPID) ?? -1), json.stdout + " vs " + execPID)
+        XCTAssertTrue(pids.contains(bootPID), json.stdout)
+        XCTAssertTrue(pids.count >= 3, "boot and a stub per process: \(json.stdout)")
+        for pid in pids { XCTAssertEqual(kill(Int32(pid), 0), 0, "host pid \(pid)") }
 
+        // The table: processes inside the sandbox.
         let table = try harness.runsc(["ps", "ex3"])
         XCTAssertEqual(table.status, 0, table.stderr)
         let lines = table.stdout.split(separator: "\n")
         XCTAssertTrue(lines.first?.hasPrefix("UID") == true && lines.first?.hasSuffix("CMD") == true, table.stdout)
-        XCTAssertTrue(lines.contains { $0.contains(" \(execPID) ") && $0.hasSuffix("sleep") }, table.stdout)
+        XCTAssertTrue(lines.contains { $0.contains(" 1 ") && $0.hasSuffix("sleep") }, table.stdout)
+        XCTAssertEqual(lines.filter { $0.hasSuffix("sleep") }.count, 2, table.stdout)
+
+        // A signal to the waiter reaches the exec'd process; the waiter then ends.
+        XCTAssertEqual(kill(waiterPID, SIGTERM), 0)
+        var gone = false
+        for _ in 0..<100 where !gone {
+            usleep(50_000)
+            let now = try harness.runsc(["ps", "ex3"]).stdout
+            gone = now.split(separator: "\n").filter { $0.hasSuffix("sleep") }.count == 1 && !Self.isLive(waiterPID)
+        }
+        XCTAssertTrue(gone, "SIGTERM to the waiter must end the exec'd sleep and the waiter")
 
         try killAndDelete("ex3")
         let afterDelete = try harness.runsc(["exec", "ex3", "true"])
         XCTAssertNotEqual(afterDelete.status, 0)
         XCTAssertTrue(afterDelete.stderr.contains("ex3"), afterDelete.stderr)
+    }
+
+    /// A host process that exists and is not a zombie (the waiter is re-parented away from us).
+    static func isLive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(close, offsetBy: 2)]
+        return state != "Z" && state != "X"
     }
 
     func testExecOnStoppedContainerFails() throws {

@@ -145,10 +145,10 @@ final class BootPlanTests: XCTestCase {
         XCTAssertEqual(plan.mounts, [
             PlannedMount(destination: "/proc", kind: .proc, readOnly: false),
             PlannedMount(destination: "/dev", kind: .dev, readOnly: false),
-            PlannedMount(destination: "/dev/pts", kind: .empty, readOnly: true),
+            // devpts on /dev/pts is the Sentry /dev's own (DevPTS.swift): nothing is mounted over it.
             PlannedMount(destination: "/dev/shm", kind: .tmpfs, readOnly: false, tmpfs: shm),
             PlannedMount(destination: "/dev/mqueue", kind: .empty, readOnly: true),
-            PlannedMount(destination: "/sys", kind: .empty, readOnly: true),
+            PlannedMount(destination: "/sys", kind: .sysfs, readOnly: true),
         ])
         XCTAssertEqual(plan.hostname, "runsc")
         XCTAssertTrue(plan.rootReadOnly)
@@ -261,9 +261,21 @@ final class SeccompPolicyTests: XCTestCase {
         XCTAssertEqual(threadFlags & (condition?.mask ?? ~0), 0)
     }
 
+    func testMmapOnlyOfTheMemoryFileOrAnonymous() {
+        let mmaps = SeccompPolicy.sentry(memoryFileFD: 9).filter { $0.name == "mmap" }
+        XCTAssertEqual(mmaps.count, 2)
+        XCTAssertTrue(mmaps.allSatisfy { $0.conditions.count == 1 }, "no unconditional mmap")
+        let anonymous = mmaps.first { $0.conditions[0].argument == 3 }?.conditions[0]
+        XCTAssertEqual(anonymous?.value, 0x20)
+        XCTAssertEqual(anonymous?.mask, 0x20)
+        let file = mmaps.first { $0.conditions[0].argument == 4 }?.conditions[0]
+        XCTAssertEqual(file?.value, 9, "only the MemoryFile's descriptor")
+    }
+
     func testIoctlOnlyForTerminalQueries() {
         let ioctls = SeccompPolicy.sentry().filter { $0.name == "ioctl" }
-        XCTAssertEqual(Set(ioctls.flatMap { $0.conditions.map(\.value) }), [0x5401, 0x5413])
+        // TCGETS and TIOCGWINSZ, and TCSETS for putting a console's host pty in raw mode (FS/ConsoleBridge.swift).
+        XCTAssertEqual(Set(ioctls.flatMap { $0.conditions.map(\.value) }), [0x5401, 0x5413, 0x5402])
         XCTAssertTrue(ioctls.allSatisfy { $0.conditions.count == 1 && $0.conditions[0].argument == 1 })
     }
 }

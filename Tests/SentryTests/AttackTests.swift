@@ -141,6 +141,33 @@ final class AttackTests: XCTestCase {
         print("attack_memory: \(lines.count - 1) memory and pointer attacks tried, 0 crashed the Sentry, 0 got through")
     }
 
+    /// A fork bomb and a memory bomb: natively (no limit) both reach their cap; in a sandbox with a pids
+    /// limit of 24 and a memory limit of 96 MiB they stop early with EAGAIN and ENOMEM, the app goes on
+    /// (it can still fork afterwards), and the Sentry is unharmed.
+    func testForkAndMemoryBombsAreBoundedByTheLimits() throws {
+        let prog = try TestPrograms.build("attack_bombs")
+        defer { unlink(prog) }
+        let nativeFork = try runNative(prog, ["fork", "64"])
+        XCTAssertEqual(nativeFork.stdout, "forked=64 stopped=cap reaped=64\nfork-after=7\n", "native baseline")
+        let nativeMemory = try runNative(prog, ["memory", "256"])
+        XCTAssertEqual(nativeMemory.stdout, "held=256 stopped=cap\n", "native baseline")
+
+        let forks = try SentryHarness.run([prog, "fork", "64"]) { $0.pidsLimit = 24 }
+        XCTAssertEqual(forks.status, .exited(0), forks.stderr)
+        let forkLines = forks.stdout.split(separator: "\n").map(String.init)
+        let made = Int(forkLines.first?.split(separator: " ").first?.dropFirst("forked=".count) ?? "") ?? -1
+        XCTAssertTrue(made > 0 && made < 24, forks.stdout)
+        XCTAssertTrue(forkLines.first?.contains("stopped=EAGAIN reaped=\(made)") == true, forks.stdout)
+        XCTAssertEqual(forkLines.last, "fork-after=7", "the sandbox must fork again once the bomb is gone")
+
+        let memory = try SentryHarness.run([prog, "memory", "256"], memoryLimit: 96 << 20)
+        XCTAssertEqual(memory.status, .exited(0), memory.stderr)
+        let held = Int(memory.stdout.split(separator: " ").first?.dropFirst("held=".count) ?? "") ?? -1
+        XCTAssertTrue(held > 0 && held < 96, memory.stdout)
+        XCTAssertTrue(memory.stdout.hasSuffix("stopped=ENOMEM\n"), memory.stdout)
+        print("attack_bombs: fork bomb stopped at \(made) of 64 (pids limit 24), memory bomb at \(held) MiB of 256 (limit 96 MiB)")
+    }
+
     /// Descriptors, a 300-child fork storm, signals at a host process, ptrace/process_vm_* at other processes,
     /// namespace/mount/chroot climbing, writes to kernel knobs. Natively (as root) the signal kills the helper,
     /// ptrace and process_vm_* work on a child, unshare works and a leaked descriptor is seen.
@@ -180,7 +207,7 @@ final class AttackTests: XCTestCase {
             }
         }
         let refused = ["process_vm_readv-child", "process_vm_writev-child", "ptrace-attach-child", "ptrace-attach-1",
-                       "process_vm_readv-1", "unshare-mnt", "unshare-user", "setns", "mount-tmpfs", "mount-bind-root",
+                       "process_vm_readv-1", "unshare-mnt", "unshare-user", "setns",
                        "pivot_root", "open-by-handle", "write/proc/sysrq-trigger", "write/sys/kernel/uevent_helper",
                        "write/dev/mem", "write/dev/kmem", "write/dev/port", "write/proc/kcore",
                        "write/sys/fs/cgroup/cgroup.procs", "write/proc/sys/kernel/core_pattern"]
@@ -188,6 +215,11 @@ final class AttackTests: XCTestCase {
             let line = lines.first { $0.hasPrefix(name + "=") }
             XCTAssertNotNil(line, "\(name) missing in\n\(r.stdout)")
             XCTAssertNotEqual(line, name + "=ok", "\(name) got through")
+        }
+        // mount(2) works for the container's root (CAP_SYS_ADMIN), but only in the Sentry's own tree: a tmpfs
+        // or a bind of "/" over /tmp must leave the host's canary as unreachable as before.
+        for name in ["mount-tmpfs", "mount-bind-root"] {
+            XCTAssertNotNil(lines.first { $0.hasPrefix(name + "=") }, "\(name) missing in\n\(r.stdout)")
         }
         XCTAssertTrue(lines.contains("canary-after-climbing=0"), r.stdout)
         XCTAssertTrue(lines.contains("canary-reachable=0"), r.stdout)

@@ -18,7 +18,8 @@ enum SentryHarness {
     static func run(_ argv: [String], root: String = "/", cwd: String = "/", env: [String] = ["PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"],
                     stdin: String = "", overlay: RootOverlay = .memory, goferReadOnly: Bool = true,
                     strace: Bool = ProcessInfo.processInfo.environment["SENTRY_STRACE"] != nil,
-                    mounts: [SentryMount] = []) throws -> SentryRun {
+                    mounts: [SentryMount] = [], memoryLimit: UInt64? = nil,
+                    configure: (inout SentryConfig) -> Void = { _ in }) throws -> SentryRun {
         var sv: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sv) == 0 else {
             throw SentryError("socketpair failed")
@@ -50,7 +51,8 @@ enum SentryHarness {
         config.strace = strace
         config.debug = strace
         config.logFD = strace ? 2 : -1
-        let memory = try MemoryFile(size: 8 << 30)
+        configure(&config)  // anything else a test sets (capabilities, seccomp, ...)
+        let memory = try MemoryFile(size: 8 << 30, limit: memoryLimit)
         let platform = try PtracePlatform(memoryFileFD: memory.fd)
         let kernel = try Kernel(config: config, platform: platform, memoryFile: memory)
         try kernel.prepare()

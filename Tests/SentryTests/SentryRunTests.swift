@@ -23,7 +23,22 @@ final class SentryProgramTests: XCTestCase {
     }
 
     func testDeathBySignal() throws {
-        XCTAssertEqual(try SentryHarness.run(["/bin/busybox", "sh", "-c", "kill -9 $$"]).status, .signaled(9, coreDumped: false))
+        // A child killed by SIGKILL shows its parent 128+9; init itself dies of a fault it cannot ignore.
+        let child = try SentryHarness.run(["/bin/busybox", "sh", "-c", "/bin/busybox sh -c 'kill -9 $$'; echo status=$?"])
+        XCTAssertEqual(child.stdout, "status=137\n", child.stderr)
+        let fault = try SentryHarness.run(["/usr/bin/python3", "-c", "import ctypes; ctypes.string_at(0)"])
+        guard case .signaled(11, _) = fault.status else { return XCTFail("\(fault.status) \(fault.stderr)") }
+    }
+
+    /// Like a pid namespace's init on Linux, the container's init only gets the signals it handles (runc and
+    /// `docker stop` rely on this: a `sleep` as init outlives SIGTERM and waits for the SIGKILL).
+    func testInitIgnoresSignalsItDoesNotHandle() throws {
+        let ignored = try SentryHarness.run(["/bin/busybox", "sh", "-c", "kill -9 $$; kill -TERM $$; kill -STOP 1; echo alive"])
+        XCTAssertEqual(ignored.status, .exited(0), ignored.stderr)
+        XCTAssertEqual(ignored.stdout, "alive\n")
+        let handled = try SentryHarness.run(["/bin/busybox", "sh", "-c", "trap 'echo caught; exit 5' TERM; kill -TERM $$; sleep 5"])
+        XCTAssertEqual(handled.status, .exited(5), handled.stderr)
+        XCTAssertEqual(handled.stdout, "caught\n")
     }
 
     func testDynamicBinary() throws {

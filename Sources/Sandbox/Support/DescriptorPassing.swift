@@ -12,7 +12,14 @@ enum DescriptorPassing {
     /// Writes `text`, with `descriptors` attached to its first byte.
     static func send(_ fd: Int32, _ text: String, descriptors: [Int32], what: @autoclosure () -> String) throws(RuntimeError) {
         let bytes = Array(text.utf8)
-        guard !descriptors.isEmpty, !bytes.isEmpty else { return try Sys.writeAll(fd, bytes, what: what()) }
+        guard !descriptors.isEmpty, !bytes.isEmpty else { return try sendAll(fd, bytes[...], what: what()) }
+        if sendMessage(fd, [bytes[0]], descriptors: descriptors) < 0 { throw RuntimeError.errno(what()) }
+        try sendAll(fd, bytes[1...], what: what())
+    }
+
+    /// One sendmsg of `payload` with `descriptors` in SCM_RIGHTS (MSG_NOSIGNAL, EINTR retried): the bytes
+    /// sent, or -1 with errno set.
+    static func sendMessage(_ fd: Int32, _ payload: [UInt8], descriptors: [Int32]) -> Int {
         var control = [UInt8](repeating: 0, count: controlLength(descriptors.count))
         control.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: 16 + descriptors.count * 4, toByteOffset: 0, as: Int.self)
@@ -20,12 +27,12 @@ enum DescriptorPassing {
             raw.storeBytes(of: Int32(SCM_RIGHTS), toByteOffset: 12, as: Int32.self)
             for (i, d) in descriptors.enumerated() { raw.storeBytes(of: d, toByteOffset: 16 + 4 * i, as: Int32.self) }
         }
-        var first = bytes[0]
+        var bytes = payload
         var sent: Int
         repeat {
-            sent = withUnsafeMutablePointer(to: &first) { bytePointer in
+            sent = bytes.withUnsafeMutableBytes { payloadBytes in
                 control.withUnsafeMutableBytes { controlBytes in
-                    var vector = iovec(iov_base: UnsafeMutableRawPointer(bytePointer), iov_len: 1)
+                    var vector = iovec(iov_base: payloadBytes.baseAddress, iov_len: payloadBytes.count)
                     return withUnsafeMutablePointer(to: &vector) { vectorPointer in
                         var header = msghdr()
                         header.msg_iov = vectorPointer
@@ -37,8 +44,21 @@ enum DescriptorPassing {
                 }
             }
         } while sent < 0 && errno == EINTR
-        if sent < 0 { throw RuntimeError.errno(what()) }
-        try Sys.writeAll(fd, Array(bytes[1...]), what: what())
+        return sent
+    }
+
+    /// Sends every byte with MSG_NOSIGNAL: a sandbox that exits while we talk to it is an EPIPE error
+    /// (`runsc wait` racing the container's exit), never a SIGPIPE that kills the CLI.
+    private static func sendAll(_ fd: Int32, _ bytes: ArraySlice<UInt8>, what: @autoclosure () -> String) throws(RuntimeError) {
+        var rest = bytes
+        while !rest.isEmpty {
+            let n = rest.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw RuntimeError.errno(what())
+            }
+            rest = rest.dropFirst(n)
+        }
     }
 
     /// Reads one '\n'-terminated line byte by byte, collecting descriptors that arrive with it (received

@@ -78,7 +78,10 @@ final class DevRoot: SyntheticDirectory, @unchecked Sendable {
             ("stdout", fdLink(1)),
             ("stderr", fdLink(2)),
             ("shm", TmpfsInode.directory(mode: 0o1777)),
-            ("pts", TmpfsInode.directory(mode: 0o755)),
+            // Pseudo-terminals (DevPTS.swift): docker's devpts mount on /dev/pts is this same directory.
+            ("pts", DevPTSDirectory(kernel: kernel)),
+            ("ptmx", PtmxInode(device: devDevice)),
+            ("tty", ControllingTTYInode(device: devDevice)),
         ]
         super.init(mode: 0o755, device: devDevice)
     }

@@ -10,6 +10,9 @@ final class GoferInode: Inode, @unchecked Sendable {
     /// Whether the mount writes through to the Gofer (`--overlay2=none`). A read-only root never changes
     /// under us (exclusive access), so its attributes as of the walk stay true.
     let writable: Bool
+    /// `--file-access=shared` (or a bind mount under `--file-access-mounts=shared`): the host may change
+    /// the files too, so attributes are never kept and cached children are checked on every walk.
+    let shared: Bool
     private let lock = Lock()
     private var cached: FileAttributes
     /// Set when the file may have changed behind the cached attributes (written through a donated
@@ -19,15 +22,16 @@ final class GoferInode: Inode, @unchecked Sendable {
     /// asked for afresh.
     private var written = false
 
-    init(kernel: Kernel, handle: FileHandle, attributes: FileAttributes, writable: Bool = false) {
+    init(kernel: Kernel, handle: FileHandle, attributes: FileAttributes, writable: Bool = false, shared: Bool = false) {
         self.kernel = kernel; self.handle = handle; self.cached = attributes; self.writable = writable
+        self.shared = shared
     }
     deinit { kernel.gofer.close(handle) }
 
     var attributes: FileAttributes {
         // When writing through, a regular file may be written through any descriptor of it (another
         // dentry's, or a hard link's): its size and times are always asked for afresh.
-        let (value, refresh) = lock.withLock { (cached, stale || written || (writable && cached.isRegular)) }
+        let (value, refresh) = lock.withLock { (cached, shared || stale || written || (writable && cached.isRegular)) }
         guard refresh, let fresh = try? kernel.gofer.attributes(handle) else { return value }
         lock.withLock { cached = fresh; stale = false }
         return fresh
@@ -48,7 +52,25 @@ final class GoferInode: Inode, @unchecked Sendable {
     private var fileType: UInt32 { lock.withLock { cached.fileType } }
 
     private func child(_ c: WalkedComponent) -> GoferInode {
-        GoferInode(kernel: kernel, handle: c.handle, attributes: c.attributes, writable: writable)
+        GoferInode(kernel: kernel, handle: c.handle, attributes: c.attributes, writable: writable, shared: shared)
+    }
+
+    override var revalidatesChildren: Bool { shared }
+
+    /// Shared access: the cached child stays only while the Gofer still finds the same file under `name`
+    /// (same device and inode); otherwise the fresh one replaces it, or ENOENT when it is gone.
+    override func revalidate(_ name: String, cached: Inode, task: Task?) throws(Errno) -> Inode? {
+        let (walked, failure) = try kernel.gofer.walk(handle, [name])
+        guard let first = walked.first else { throw failure ?? Errno.ENOENT }
+        if let old = cached as? GoferInode {
+            let before = old.lock.withLock { old.cached }
+            if before.inode == first.attributes.inode && before.dev == first.attributes.dev {
+                kernel.gofer.close(first.handle)
+                old.update(first.attributes)
+                return nil
+            }
+        }
+        return child(first)
     }
 
     override func lookup(_ name: String, task: Task?) throws(Errno) -> Inode {

@@ -146,7 +146,7 @@ final class OverlayInode: Inode, @unchecked Sendable {
         var st = try lower.stat()
         let copy = TmpfsInode(mode: st.mode)
         switch fileType {
-        case FileMode.S_IFREG: copy.data = try lower.contents()
+        case FileMode.S_IFREG: copy.data = FileData(try lower.contents())
         case FileMode.S_IFLNK: copy.target = try lower.linkTarget()
         default: break
         }
@@ -179,6 +179,16 @@ final class OverlayInode: Inode, @unchecked Sendable {
         try fs.lock.withLock { () throws(Errno) -> (Inode, Int32?) in
             (try addLocked(name, TmpfsInode(mode: FileMode.S_IFREG | (mode & 0o7777), owner: owner)), nil)
         }
+    }
+
+    /// An O_TMPFILE file: upper only, in no directory until linked.
+    override func createTemporary(mode: UInt32, owner: FileOwner) throws(Errno) -> Inode {
+        guard isDirectory else { throw Errno.ENOTDIR }
+        let upper = TmpfsInode(mode: FileMode.S_IFREG | (mode & 0o7777), owner: owner)
+        upper.attributes.nlink = 0
+        upper.attributes.device = fs.device
+        upper.attributes.inode = fs.newInodeNumber()
+        return OverlayInode(fs: fs, lower: nil, upper: upper, fileType: FileMode.S_IFREG)
     }
 
     override func makeDirectory(_ name: String, mode: UInt32, owner: FileOwner) throws(Errno) {

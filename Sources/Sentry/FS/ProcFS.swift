@@ -37,13 +37,14 @@ final class ProcRoot: SyntheticDirectory, @unchecked Sendable {
                     ("pid_max", SyntheticFile(device: procDevice) { _ in "4194304\n" }),
                     ("ngroups_max", SyntheticFile(device: procDevice) { _ in "65536\n" }),
                     ("cap_last_cap", SyntheticFile(device: procDevice) { _ in "40\n" }),
-                ])),
+                ] + k.procSysKernelEntries(device: procDevice))),  // shmmax, msgmnb, sem, ... (FS/ProcSysctl.swift)
+                ("fs", StaticDirectory(device: procDevice, k.procSysFSEntries(device: procDevice))),
                 ("vm", StaticDirectory(device: procDevice, [
                     ("overcommit_memory", SyntheticFile(device: procDevice) { _ in "0\n" }),
                     ("max_map_count", SyntheticFile(device: procDevice) { _ in "65530\n" }),
                 ])),
             ])),
-        ]
+        ] + Kernel.procHardwareEntries(device: procDevice)  // kcore, acpi, sysrq-trigger (FS/ProcSysctl.swift)
     }
 
     override func children(task: Task?) -> [(String, Inode)] {
@@ -194,45 +195,6 @@ extension Kernel {
         return out
     }
 
-    /// The mounts of the container as made at boot (the app cannot mount yet): the root, then the spec's
-    /// mounts in order, each with an id and the id of the mount it sits on.
-    struct MountRecord {
-        var id: Int, parent: Int
-        var mountPoint: String, type: String, source: String, readOnly: Bool
-    }
-
-    var mountRecords: [MountRecord] {
-        let rootType = config.rootReadOnly || config.rootOverlay == .none ? "9p" : "overlay"
-        var records = [MountRecord(id: 1, parent: 0, mountPoint: "/", type: rootType, source: "none", readOnly: config.rootReadOnly)]
-        for (i, m) in config.mounts.enumerated() {
-            let (type, source): (String, String)
-            switch m.source {
-            case .proc: (type, source) = ("proc", "proc")
-            case .dev: (type, source) = ("devtmpfs", "none")
-            case .tmpfs, .empty: (type, source) = ("tmpfs", "none")
-            case .gofer: (type, source) = ("9p", "none")
-            }
-            let point = "/" + m.destination.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
-            // The mount it sits on: the latest earlier mount whose point is a prefix of this one.
-            let parent = records.last { $0.mountPoint == "/" || point.hasPrefix($0.mountPoint + "/") }?.id ?? 1
-            records.append(MountRecord(id: i + 2, parent: parent, mountPoint: point, type: type, source: source, readOnly: m.readOnly))
-        }
-        return records
-    }
-
-    /// /proc/mounts and /proc/[pid]/mounts.
-    func mountsText() -> String {
-        mountRecords.map { "\($0.source) \($0.mountPoint) \($0.type) \($0.readOnly ? "ro" : "rw"),relatime 0 0\n" }.joined()
-    }
-
-    /// /proc/[pid]/mountinfo.
-    func mountInfoText() -> String {
-        mountRecords.map { r in
-            let opts = (r.readOnly ? "ro" : "rw") + ",relatime"
-            return "\(r.id) \(r.parent) 0:\(r.id + 20) / \(r.mountPoint) \(opts) - \(r.type) \(r.source) \(opts)\n"
-        }.joined()
-    }
-
     func processStatText(_ g: ThreadGroup) -> String {
         let (name, ppid, state, vsize): (String, Int32, String, UInt64) = taskLock.withLock {
             let t = g.tasks.first
@@ -247,10 +209,20 @@ extension Kernel {
     }
 
     func processStatusText(_ g: ThreadGroup) -> String {
-        let (name, ppid, creds, mask, vs): (String, Int32, Credentials, UInt64, UInt64) = taskLock.withLock {
+        let (name, ppid, creds, mask, vs, security): (String, Int32, Credentials, UInt64, UInt64, String) = taskLock.withLock {
             let t = g.tasks.first
             return (t?.name ?? "", g.parent?.pid ?? 0, t?.credentials ?? Credentials(), t?.signalMask.bits ?? 0,
-                    t?.mm.vmas.reduce(0) { $0 + $1.length } ?? 0)
+                    t?.mm.vmas.reduce(0) { $0 + $1.length } ?? 0, t?.securityStatusLines ?? "")  // Cap*, NoNewPrivs, Seccomp
+        }
+        // Ignored and caught signals from the process's actions (bit N-1 for signal N), as Linux shows them.
+        let (ignored, caught): (UInt64, UInt64) = g.handlers.lock.withLock {
+            var ignored: UInt64 = 0, caught: UInt64 = 0
+            for signal in 1...64 {
+                let handler = g.handlers.actions[signal].handler
+                if handler == SignalConstants.SIG_IGN { ignored |= 1 << UInt64(signal - 1) }
+                else if handler != SignalConstants.SIG_DFL { caught |= 1 << UInt64(signal - 1) }
+            }
+            return (ignored, caught)
         }
         return """
         Name:\t\(name)
@@ -264,8 +236,9 @@ extension Kernel {
         VmSize:\t\(vs >> 10) kB
         Threads:\t\(max(1, g.tasks.count))
         SigBlk:\t\(hex(mask, 16))
-        CapEff:\t\(creds.euid == 0 ? "000001ffffffffff" : "0000000000000000")
-
+        SigIgn:\t\(hex(ignored, 16))
+        SigCgt:\t\(hex(caught, 16))
+        \(security)
         """
     }
 }

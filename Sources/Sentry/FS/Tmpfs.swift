@@ -5,7 +5,7 @@ final class TmpfsInode: Inode, @unchecked Sendable {
     let lock = Lock()
     var attributes: FileStat
     var entries: [String: TmpfsInode] = [:]
-    var data: [UInt8] = []
+    var data = FileData()
     var target: String = ""
     static let device: UInt64 = 0x2d
     /// The budget of the tmpfs mount this file belongs to (nil: unlimited, e.g. the root overlay's upper layer).
@@ -83,7 +83,7 @@ final class TmpfsInode: Inode, @unchecked Sendable {
         // FIFOs and sockets made here have no pipe behind them yet.
         guard attributes.isRegular else { throw Errno.ENXIO }
         if flags & OpenFlags.O_TRUNC != 0 && flags & OpenFlags.O_ACCMODE != OpenFlags.O_RDONLY {
-            lock.withLock { if !data.isEmpty { volume?.shrink(from: data.count, to: 0); data = []; attributes.mtime = Timespec.now(); attributes.ctime = attributes.mtime } }
+            lock.withLock { if data.count > 0 { volume?.shrink(from: data.count, to: 0); data.truncate(to: 0); attributes.mtime = Timespec.now(); attributes.ctime = attributes.mtime } }
         }
         return TmpfsFileDescription(inode: self, flags: flags, dentry: dentry)
     }
@@ -114,6 +114,13 @@ final class TmpfsInode: Inode, @unchecked Sendable {
 
     override func makeDirectory(_ name: String, mode: UInt32, owner: FileOwner) throws(Errno) {
         _ = try create(name, mode: FileMode.S_IFDIR | (mode & 0o7777), owner: owner)
+    }
+
+    override func createTemporary(mode: UInt32, owner: FileOwner) throws(Errno) -> Inode {
+        guard lock.withLock({ attributes.isDirectory }) else { throw Errno.ENOTDIR }
+        let n = try newInode(mode: FileMode.S_IFREG | (mode & 0o7777), owner: owner)
+        n.attributes.nlink = 0
+        return n
     }
 
     override func makeNode(_ name: String, mode: UInt32, owner: FileOwner) throws(Errno) {
@@ -186,19 +193,46 @@ final class TmpfsInode: Inode, @unchecked Sendable {
         }
     }
 
+    /// Writes `buffers` at `start` (lock held), charging growth to the mount. Past its limit only what fits
+    /// is written and the short count returned, as Linux does; ENOSPC (EFBIG past the largest size) if
+    /// nothing could be.
+    func writeLocked(_ buffers: [UnsafeRawBufferPointer], at start: Int) throws(Errno) -> Int {
+        guard start >= 0 else { throw Errno.EINVAL }
+        var pos = start
+        for b in buffers where b.count > 0 {
+            let old = data.count
+            if pos >= FileData.maxSize { break }
+            let wanted = min(b.count, FileData.maxSize - pos)
+            // What the mount lets this buffer grow the file to; nothing is charged for a write inside it.
+            let fit = pos + wanted > old ? (volume?.grow(from: old, to: pos + wanted, partial: true) ?? pos + wanted) : old
+            let n = max(0, min(wanted, fit - pos))
+            let stored = n > 0 ? data.write(from: UnsafeRawBufferPointer(rebasing: b[0..<n]), at: pos) : 0
+            // Give back what was charged but not stored (nothing fit, or memory ran out).
+            volume?.shrink(from: max(fit, old), to: data.count)
+            pos += stored
+            if stored < b.count { break }
+        }
+        let total = pos - start
+        if total == 0 && buffers.contains(where: { $0.count > 0 }) {
+            throw start >= FileData.maxSize ? Errno.EFBIG : Errno.ENOSPC
+        }
+        if total > 0 { attributes.mtime = Timespec.now(); attributes.ctime = attributes.mtime }
+        return total
+    }
+
     override func setAttributes(_ c: AttributeChanges) throws(Errno) {
         try lock.withLock { () throws(Errno) in
             let old = data.count
             // A truncate or fallocate that grows the file is charged in full first, or refused (ENOSPC).
-            if let volume, c.has(AttributeChanges.size), attributes.isRegular, c.size <= 1 << 34, Int(c.size) > old {
+            if let volume, c.has(AttributeChanges.size), attributes.isRegular, c.size <= Int64(FileData.maxSize), Int(c.size) > old {
                 guard volume.grow(from: old, to: Int(c.size), partial: false) == Int(c.size) else { throw Errno.ENOSPC }
-                do throws(Errno) { try attributes.apply(c, data: &data) } catch {
+                do throws(Errno) { try attributes.apply(c, data: data) } catch {
                     volume.shrink(from: Int(c.size), to: old)
                     throw error
                 }
                 return
             }
-            try attributes.apply(c, data: &data)
+            try attributes.apply(c, data: data)
             volume?.shrink(from: old, to: data.count)
         }
     }
@@ -219,16 +253,13 @@ enum RenameRules {
 
 extension FileStat {
     /// Applies a setattr to attributes kept in memory; `data` is the file's content (resized by size).
-    mutating func apply(_ c: AttributeChanges, data: inout [UInt8]) throws(Errno) {
+    mutating func apply(_ c: AttributeChanges, data: FileData) throws(Errno) {
         if c.has(AttributeChanges.size) {
             guard !isDirectory else { throw Errno.EISDIR }
             guard isRegular else { throw Errno.EINVAL }
             // The upper layer lives in Sentry memory: refuse sizes that could not be held there.
-            guard c.size <= 1 << 34 else { throw Errno.EFBIG }
-            let n = Int(c.size)
-            if n < data.count { data.removeLast(data.count - n) } else if n > data.count {
-                data.append(contentsOf: [UInt8](repeating: 0, count: n - data.count))
-            }
+            guard c.size <= Int64(FileData.maxSize) else { throw Errno.EFBIG }
+            data.truncate(to: Int(c.size))
         }
         let now = Timespec.now()
         if c.has(AttributeChanges.uid) { uid = c.uid }
@@ -255,10 +286,10 @@ final class TmpfsFileDescription: FileDescription, @unchecked Sendable {
             inode.lock.withLock {
                 var pos = Int(at ?? offset)
                 var total = 0
-                for b in buffers where pos < inode.data.count {
-                    let n = min(b.count, inode.data.count - pos)
-                    inode.data.withUnsafeBytes { b.baseAddress!.copyMemory(from: $0.baseAddress! + pos, byteCount: n) }
+                for b in buffers {
+                    let n = inode.data.read(into: b, at: pos)
                     pos += n; total += n
+                    if n < b.count { break }
                 }
                 if at == nil { offset = Int64(pos) }
                 return total
@@ -268,41 +299,14 @@ final class TmpfsFileDescription: FileDescription, @unchecked Sendable {
 
     override func write(_ buffers: [UnsafeMutableRawBufferPointer], at: Int64?, task: Task) throws(Errno) -> Int {
         guard writable else { throw Errno.EBADF }
-        // -1: nothing fit in the mount's size limit.
-        let written = lock.withLock {
-            inode.lock.withLock {
-                var pos = flags & OpenFlags.O_APPEND != 0 ? inode.data.count : Int(at ?? offset)
-                var total = 0
-                for b in buffers where b.count > 0 {
-                    var n = b.count
-                    let old = inode.data.count
-                    if old < pos + n {
-                        // Past the limit Linux writes what fits and returns the short count.
-                        let fit = inode.volume?.grow(from: old, to: pos + n, partial: true) ?? pos + n
-                        if fit <= pos {
-                            inode.volume?.shrink(from: fit, to: old)
-                            n = 0
-                        } else {
-                            n = fit - pos
-                            inode.data.append(contentsOf: [UInt8](repeating: 0, count: fit - old))
-                        }
-                    }
-                    if n > 0 {
-                        inode.data.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: pos).copyMemory(from: b.baseAddress!, byteCount: n) }
-                    }
-                    pos += n; total += n
-                    if n < b.count {
-                        if total == 0 { return -1 }
-                        break
-                    }
-                }
-                inode.attributes.mtime = Timespec.now()
-                if at == nil { offset = Int64(pos) }
+        return try lock.withLock { () throws(Errno) -> Int in
+            try inode.lock.withLock { () throws(Errno) -> Int in
+                let start = flags & OpenFlags.O_APPEND != 0 ? inode.data.count : Int(at ?? offset)
+                let total = try inode.writeLocked(buffers.map { UnsafeRawBufferPointer($0) }, at: start)
+                if at == nil { offset = Int64(start + total) }
                 return total
             }
         }
-        if written < 0 { throw Errno.ENOSPC }
-        return written
     }
 
     override func seek(_ off: Int64, whence: Int) throws(Errno) -> Int64 {
@@ -314,7 +318,7 @@ final class TmpfsFileDescription: FileDescription, @unchecked Sendable {
         inode.lock.withLock {
             guard offset >= 0, offset < Int64(inode.data.count) else { return }
             let n = min(bytes.count, inode.data.count - Int(offset))  // a mapping never extends the file
-            inode.data.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: Int(offset)).copyMemory(from: bytes.baseAddress!, byteCount: n) }
+            _ = inode.data.write(from: UnsafeRawBufferPointer(rebasing: bytes[0..<n]), at: Int(offset))
         }
         return true
     }

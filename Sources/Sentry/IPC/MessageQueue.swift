@@ -51,6 +51,8 @@ struct MessageQueueNotification {
 /// The names of the namespace's POSIX message queues.
 final class MessageQueueRegistry: @unchecked Sendable {
     private let lock = Lock()
+    /// fs.mqueue.* (linux.sysctl), set once at boot.
+    var limits = MessageQueueLimits()
     private var byName: [String: PosixMessageQueue] = [:]
 
     /// Validates a queue name as the kernel sees it (the C library has stripped the leading '/').
@@ -72,14 +74,14 @@ final class MessageQueueRegistry: @unchecked Sendable {
             }
             guard flags & OpenFlags.O_CREAT != 0 else { throw Errno.ENOENT }
             let privileged = creds.euid == 0
-            var maxMessages = MQueueABI.defaultMaxMessages, messageSize = MQueueABI.defaultMessageSize
+            var maxMessages = limits.defaultMessages, messageSize = limits.defaultSize
             if let (m, s) = attributes {
                 guard m > 0, s > 0 else { throw Errno.EINVAL }
-                guard m <= (privileged ? MQueueABI.hardMaxMessages : MQueueABI.maxMessages),
-                      s <= (privileged ? MQueueABI.hardMaxMessageSize : MQueueABI.maxMessageSize) else { throw Errno.EINVAL }
+                guard m <= (privileged ? MQueueABI.hardMaxMessages : limits.maxMessages),
+                      s <= (privileged ? MQueueABI.hardMaxMessageSize : limits.maxSize) else { throw Errno.EINVAL }
                 maxMessages = m; messageSize = s
             }
-            guard privileged || byName.count < MQueueABI.queuesMax else { throw Errno.ENOSPC }
+            guard privileged || byName.count < limits.queues else { throw Errno.ENOSPC }
             let q = PosixMessageQueue(maxMessages: maxMessages, messageSize: messageSize, mode: mode & 0o777, creds: creds)
             byName[name] = q
             return q
@@ -243,4 +245,11 @@ extension Kernel {
             q.notification = MessageQueueNotification(process: me, notify: event.notify, signal: event.signal, value: event.value)
         }
     }
+}
+
+/// The POSIX message queue limits of the IPC namespace (fs.mqueue.*).
+struct MessageQueueLimits {
+    var defaultMessages = MQueueABI.defaultMaxMessages, defaultSize = MQueueABI.defaultMessageSize
+    var maxMessages = MQueueABI.maxMessages, maxSize = MQueueABI.maxMessageSize
+    var queues = MQueueABI.queuesMax
 }

@@ -87,7 +87,7 @@ final class PipeDescription: FileDescription, @unchecked Sendable {
                         let room = pipe.capacity - pipe.count
                         let remaining = data.count - written
                         // Writes of at most PIPE_BUF bytes go in whole or not at all.
-                        if room == 0 || (remaining <= Pipe.atomicLimit && room < remaining) {
+                        if room <= 0 || (remaining <= Pipe.atomicLimit && room < remaining) {
                             if nonBlocking { throw Errno.EAGAIN }
                             return false
                         }

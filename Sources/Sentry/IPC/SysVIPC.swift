@@ -13,6 +13,18 @@ final class IPCNamespace: @unchecked Sendable {
     let messageQueues = SysVRegistry<SysVMessageQueue>(limit: MsgABI.MSGMNI)
     let posixQueues = MessageQueueRegistry()
 
+    /// linux.sysctl's limits (kernel.shmmni, kernel.msgmni, kernel.sem, fs.mqueue.*), set once at boot before any
+    /// task runs; the per-call limits (kernel.shmmax, ...) are read from `Kernel.sysctls` where they are checked.
+    func apply(_ sysctls: SysctlTable) {
+        sharedMemory.limit = sysctls.limit("kernel.shmmni")
+        semaphores.limit = sysctls.semaphoreLimits.semmni
+        messageQueues.limit = sysctls.limit("kernel.msgmni")
+        posixQueues.limits = MessageQueueLimits(
+            defaultMessages: sysctls.limit("fs.mqueue.msg_default"), defaultSize: sysctls.limit("fs.mqueue.msgsize_default"),
+            maxMessages: sysctls.limit("fs.mqueue.msg_max"), maxSize: sysctls.limit("fs.mqueue.msgsize_max"),
+            queues: sysctls.limit("fs.mqueue.queues_max"))
+    }
+
     /// A process has ended: undo its SEM_UNDO adjustments.
     func processEnded(_ g: ThreadGroup) {
         for set in semaphores.all { set.applyUndo(for: g) }
@@ -81,7 +93,8 @@ final class SysVRegistry<Object: SysVObject>: @unchecked Sendable {
     private var byKey: [Int32: Int32] = [:]
     private var usedIndexes = Set<Int32>()
     private var seq: UInt16 = 0
-    let limit: Int
+    /// Objects of this kind the namespace may hold (kernel.shmmni, kernel.msgmni, SEMMNI); set at boot.
+    var limit: Int
 
     init(limit: Int) { self.limit = limit }
 

@@ -37,7 +37,11 @@ extension Kernel {
 
     func msgget(_ task: Task, key: Int32, flags: Int) throws(Errno) -> Int {
         Int(try msq.getOrCreate(key: key, flags: flags, creds: task.credentials, check: { _ in },
-                                make: { (id, perm) throws(Errno) in SysVMessageQueue(id: id, perm: perm) }))
+                                make: { (id, perm) throws(Errno) in
+            let q = SysVMessageQueue(id: id, perm: perm)
+            q.capacity = sysctls.limit("kernel.msgmnb")  // msg_qbytes starts at kernel.msgmnb
+            return q
+        }))
     }
 
     /// Sleeps on a queue; blocked System V calls are never restarted after a handler (signal(7)).
@@ -48,7 +52,7 @@ extension Kernel {
     }
 
     func msgsnd(_ task: Task, id: Int32, address: UInt64, size: Int, flags: Int) throws(Errno) -> Int {
-        guard size >= 0, size <= MsgABI.MSGMAX else { throw Errno.EINVAL }
+        guard size >= 0, size <= sysctls.limit("kernel.msgmax") else { throw Errno.EINVAL }
         let q = try msq.get(id)
         let type: Int64 = try task.mm.read(address, as: Int64.self)
         guard type >= 1 else { throw Errno.EINVAL }
@@ -118,9 +122,11 @@ extension Kernel {
             let inUse = cmd == MsgABI.MSG_INFO
             let messages = queues.reduce(0) { n, q in n + q.lock.withLock { q.messages.count } }
             let bytes = queues.reduce(0) { n, q in n + q.lock.withLock { q.bytes } }
-            let fields: [Int32] = [inUse ? Int32(queues.count) : Int32(MsgABI.MSGMNI * MsgABI.MSGMNB / 1024),
-                                   inUse ? Int32(messages) : Int32(MsgABI.MSGMNB), Int32(MsgABI.MSGMAX), Int32(MsgABI.MSGMNB),
-                                   Int32(MsgABI.MSGMNI), 16, inUse ? Int32(clamping: bytes) : Int32(MsgABI.MSGMNB), 0xffff]
+            // The limits are linux.sysctl's (kernel.msgmax, msgmnb, msgmni), Linux's defaults otherwise.
+            let (msgmax, msgmnb, msgmni) = (sysctls.limit("kernel.msgmax"), sysctls.limit("kernel.msgmnb"), sysctls.limit("kernel.msgmni"))
+            let fields: [Int32] = [inUse ? Int32(queues.count) : Int32(clamping: msgmni * msgmnb / 1024),
+                                   inUse ? Int32(messages) : Int32(clamping: msgmnb), Int32(clamping: msgmax), Int32(clamping: msgmnb),
+                                   Int32(clamping: msgmni), 16, inUse ? Int32(clamping: bytes) : Int32(clamping: msgmnb), 0xffff]
             var b = [UInt8](repeating: 0, count: 32)
             b.withUnsafeMutableBytes { p in for (i, f) in fields.enumerated() { p.storeBytes(of: f, toByteOffset: i * 4, as: Int32.self) } }
             try task.mm.copyOut(buffer, b)
@@ -152,7 +158,7 @@ extension Kernel {
             try q.lock.withLock { () throws(Errno) in
                 guard q.perm.canChange(creds) else { throw Errno.EPERM }
                 // Raising msg_qbytes past the default needs privilege (CAP_SYS_RESOURCE).
-                guard capacity <= MsgABI.MSGMNB || capacity <= q.capacity || creds.euid == 0 else { throw Errno.EPERM }
+                guard capacity <= sysctls.limit("kernel.msgmnb") || capacity <= q.capacity || creds.euid == 0 else { throw Errno.EPERM }
                 b.withUnsafeBytes { q.perm.update(from: $0) }
                 q.capacity = capacity
                 q.ctime = Kernel.ipcNow()

@@ -97,7 +97,7 @@ extension Kernel {
     private var sem: SysVRegistry<SemaphoreSet> { ipcNamespace.semaphores }
 
     func semget(_ task: Task, key: Int32, count: Int, flags: Int) throws(Errno) -> Int {
-        guard count >= 0, count <= SemABI.SEMMSL else { throw Errno.EINVAL }
+        guard count >= 0, count <= sysctls.semaphoreLimits.semmsl else { throw Errno.EINVAL }
         return Int(try sem.getOrCreate(key: key, flags: flags, creds: task.credentials, check: { (s) throws(Errno) in
             guard count <= s.count else { throw Errno.EINVAL }
         }, make: { (id, perm) throws(Errno) -> SemaphoreSet in
@@ -109,7 +109,7 @@ extension Kernel {
     /// semop/semtimedop: `timeout` is relative (nanoseconds); a timeout gives EAGAIN.
     func semop(_ task: Task, id: Int32, opsAddress: UInt64, count: Int, timeout: UInt64?) throws(Errno) -> Int {
         guard count >= 1 else { throw Errno.EINVAL }
-        guard count <= SemABI.SEMOPM else { throw Errno.E2BIG }
+        guard count <= sysctls.semaphoreLimits.semopm else { throw Errno.E2BIG }
         let raw = try task.mm.copyIn(opsAddress, count * SemABI.sembufSize)
         let ops: [SemaphoreOperation] = raw.withUnsafeBytes { p in
             (0..<count).map { i in
@@ -167,8 +167,9 @@ extension Kernel {
         case SysVIPCABI.IPC_INFO, SemABI.SEM_INFO:
             // struct seminfo: semmap, semmni, semmns, semmnu, semmsl, semopm, semume, semusz, semvmx, semaem.
             let inUse = cmd == SemABI.SEM_INFO
-            let fields: [Int32] = [32000, Int32(SemABI.SEMMNI), Int32(SemABI.SEMMNI * SemABI.SEMMSL), 32000,
-                                   Int32(SemABI.SEMMSL), Int32(SemABI.SEMOPM), Int32(SemABI.SEMOPM), inUse ? Int32(sem.count) : 20,
+            let limits = sysctls.semaphoreLimits  // kernel.sem
+            let fields: [Int32] = [32000, Int32(clamping: limits.semmni), Int32(clamping: limits.semmns), 32000,
+                                   Int32(clamping: limits.semmsl), Int32(clamping: limits.semopm), Int32(clamping: limits.semopm), inUse ? Int32(sem.count) : 20,
                                    Int32(SemABI.SEMVMX), inUse ? Int32(sem.all.reduce(0) { $0 + $1.count }) : Int32(SemABI.SEMVMX)]
             var b = [UInt8](repeating: 0, count: 40)
             b.withUnsafeMutableBytes { p in for (i, f) in fields.enumerated() { p.storeBytes(of: f, toByteOffset: i * 4, as: Int32.self) } }

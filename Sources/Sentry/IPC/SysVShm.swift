@@ -61,7 +61,7 @@ extension Kernel {
         let id = try shm.getOrCreate(key: key, flags: flags, creds: creds, check: { (s) throws(Errno) in
             guard size <= s.size else { throw Errno.EINVAL }
         }, make: { (id, perm) throws(Errno) -> SharedMemorySegment in
-            guard size >= ShmABI.SHMMIN, size <= ShmABI.SHMMAX, let rounded = PageSize.roundUp(size) else { throw Errno.EINVAL }
+            guard size >= ShmABI.SHMMIN, size <= sysctls.value("kernel.shmmax"), let rounded = PageSize.roundUp(size) else { throw Errno.EINVAL }
             let backing = try MemoryBacking(file: memoryFile, length: rounded, shared: true)
             return SharedMemorySegment(id: id, perm: perm, size: size, backing: backing, cpid: pid)
         })
@@ -122,7 +122,8 @@ extension Kernel {
             let used = shm.count
             b.withUnsafeMutableBytes { p in
                 if ipcCommand(command) == SysVIPCABI.IPC_INFO {  // struct shminfo: shmmax, shmmin, shmmni, shmseg, shmall
-                    for (i, v) in [ShmABI.SHMMAX, ShmABI.SHMMIN, UInt64(ShmABI.SHMMNI), UInt64(ShmABI.SHMMNI), ShmABI.SHMMAX >> 12].enumerated() {
+                    for (i, v) in [sysctls.value("kernel.shmmax"), ShmABI.SHMMIN, sysctls.value("kernel.shmmni"), sysctls.value("kernel.shmmni"),
+                                    sysctls.value("kernel.shmall")].enumerated() {
                         p.storeBytes(of: v, toByteOffset: i * 8, as: UInt64.self)
                     }
                 } else {  // struct shm_info: used_ids, shm_tot (pages), ...

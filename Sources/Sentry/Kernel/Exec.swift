@@ -22,6 +22,9 @@ public struct ExecRequest: Sendable {
     public var gid: UInt32?
     /// Host descriptors that become the process's 0, 1 and 2; the Sentry owns them from now on.
     public var stdioFDs: [Int32]
+    /// A host pty replica (`exec --tty`): the process gets a Sentry pty bridged to it as 0, 1, 2 and as the
+    /// controlling terminal of its session (the Sentry owns the descriptor); `stdioFDs` is then empty.
+    public var consoleFD: Int32? = nil
 
     public init(argv: [String], environment: [String] = [], replaceEnvironment: Bool = false,
                 workingDirectory: String? = nil, uid: UInt32? = nil, gid: UInt32? = nil, stdioFDs: [Int32]) {
@@ -53,6 +56,8 @@ extension Kernel {
         let fdTable = FDTable()
         if let (nofile, _) = config.rlimits[7] { fdTable.limit = Int32(clamping: nofile) }
         var owned = request.stdioFDs
+        var consoleOwned = request.consoleFD  // closed here unless the console took it
+        defer { if let fd = consoleOwned { Glibc.close(fd) } }
         defer { for fd in owned { Glibc.close(fd) } }  // those not handed to the fd table
         for (i, hostFD) in request.stdioFDs.prefix(3).enumerated() {
             guard let file = HostFileDescription.stdio(takingOver: hostFD) else {
@@ -87,7 +92,18 @@ extension Kernel {
             throw SentryError("exec: cannot load \(path): \(error)")
         }
         task.name = String(path.split(separator: "/").last ?? Substring(path)).prefix(15).description
-        guard registerExecProcess(task) else { throw SentryError("exec: the container is not running") }
+        try applyAppLimits(to: task)  // the container's capabilities, no_new_privs and seccomp, as runc exec applies
+        var bridge: ConsoleBridge?
+        if let consoleFD = request.consoleFD {
+            // An exec'd process leads its own session and group (pid = sid = pgid), as runc's setsid does.
+            bridge = try attachConsole(hostFD: consoleFD, task: task)
+            consoleOwned = nil
+        }
+        guard registerExecProcess(task) else {
+            bridge?.shutDown()
+            throw SentryError("exec: the container is not running")
+        }
+        if let bridge { consoleLock.withLock { consoles.append(bridge) } }
         registered = true
         task.startHostThread()
         return pid

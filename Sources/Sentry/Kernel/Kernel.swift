@@ -18,6 +18,18 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
     let timerService = TimerService()
     /// System V IPC objects and POSIX message queues (IPC/SysVIPC.swift).
     let ipcNamespace = IPCNamespace()
+    /// linux.sysctl over the modeled defaults: the IPC limits /proc/sys shows and IPC enforces (Kernel/Sysctls.swift).
+    let sysctls: SysctlTable
+    /// Per-user inotify instance and watch counts (IPC/Inotify.swift).
+    let inotifyLimits = InotifyLimits()
+    /// Every mount of the container, made at boot or by mount(2) (VFS/Mounts.swift).
+    let mountTable = MountTable()
+    /// Pseudo-terminals (FS/DevPTS.swift) and the bridges of host consoles to them (FS/ConsoleBridge.swift).
+    let ptys = PTYRegistry()
+    let consoleLock = Lock()
+    var consoles: [ConsoleBridge] = []
+    /// pause/resume and the pids limit, changed from the control socket (Kernel/SandboxControls.swift).
+    let controls = SandboxControls()
     let bootTime = Timespec.now()
     let bootMonotonic = monotonicNanoseconds()
     /// The version string the app sees in uname and /proc/version: never the host's.
@@ -50,6 +62,9 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
         self.gofer = GoferClient(socket: config.goferSocket)
         self.syscalls = SyscallTable()
         self.hostname = config.hostname
+        self.sysctls = SysctlTable(overrides: config.sysctl)
+        controls.setPidsLimit(config.pidsLimit)
+        ipcNamespace.apply(sysctls)
     }
 
     // MARK: Logging
@@ -81,7 +96,7 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
         group.rlimits = config.rlimits
         let mm = MemoryManager(file: memoryFile, minAddress: platform.minUserAddress, maxAddress: platform.maxUserAddress)
         let fdTable = FDTable()
-        for (i, hostFD) in config.stdioFDs.enumerated() {
+        for (i, hostFD) in config.stdioFDs.enumerated() where config.consoleFD < 0 {
             let dup = Glibc.fcntl(hostFD, F_DUPFD_CLOEXEC, 3)
             guard dup >= 0, let file = HostFileDescription.stdio(takingOver: dup) else {
                 throw SentryError("stdio descriptor \(hostFD) is not open")
@@ -96,6 +111,11 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
         if let (nofile, _) = config.rlimits[7] { fdTable.limit = Int32(clamping: nofile) }
         let task = Task(kernel: self, tid: 1, threadGroup: group, mm: mm, fdTable: fdTable, fs: fs, credentials: creds)
         group.tasks = [task]
+        try applyPathRestrictions(task: task)  // linux.readonlyPaths, linux.maskedPaths (VFS/PathRestrictions.swift)
+        if config.consoleFD >= 0 {
+            let bridge = try attachConsole(hostFD: config.consoleFD, task: task)
+            consoleLock.withLock { consoles.append(bridge) }
+        }
         do {
             if let cwd = try? resolve(task: task, path: config.workingDirectory, follow: true), cwd.inode.isDirectoryInode {
                 fs.cwd = cwd
@@ -104,6 +124,7 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
             }
             let path = try resolveExecutable(task: task, config.argv[0])
             try ExecLoader.load(task: task, path: path, argv: config.argv, envp: config.environment, into: mm)
+            try applyAppLimits(to: task)  // capabilities, no_new_privs, seccomp (Kernel/Capabilities.swift)
         } catch let e as SentryError {
             throw e
         }
@@ -146,6 +167,8 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
 
     public func wait() -> ExitStatus {
         while !taskLock.withLock({ finished }) { done.wait() }
+        // The app's last words on a console must reach the host before the boot exits.
+        for bridge in consoleLock.withLock({ consoles }) { bridge.drain(timeout: 1_000_000_000) }
         return (taskLock.withLock { initStatus } ?? .signaled(9, core: false)).exitStatus
     }
 
@@ -155,7 +178,16 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
             allProcesses ? Array(groups.values) : (initGroup.map { [$0] } ?? [])
         }
         guard !targets.isEmpty else { throw SentryError("the container has no running processes") }
-        for g in targets { sendSignal(to: g, PendingSignal(signal: signal, code: 0)) }
+        for g in targets { sendSignal(to: g, PendingSignal(signal: signal, code: 0, fromOutside: true)) }
+    }
+
+    /// A signal from outside the sandbox to one process (the host-side waiter of an exec'd process
+    /// forwards what it receives).
+    public func signal(_ signal: Int32, process pid: Int32) throws {
+        guard signal >= 1 && signal <= 64 else { throw SentryError("invalid signal \(signal): expected 1..64") }
+        let target = taskLock.withLock { groups[pid].flatMap { $0.zombieStatus == nil ? $0 : nil } }
+        guard let target else { throw SentryError("no process \(pid) in the container") }
+        sendSignal(to: target, PendingSignal(signal: signal, code: 0, fromOutside: true))
     }
 
     public func processes() -> [(pid: Int32, command: String)] {
@@ -169,7 +201,8 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
 
     func allocatePID() -> Int32? {
         taskLock.withLock { () -> Int32? in
-            guard tasks.count < 32768 else { return nil }
+            // The pids limit (`linux.resources.pids.limit`, `runsc update --pids-limit`) counts threads too.
+            guard tasks.count < 32768, controls.allowsTask(count: tasks.count) else { return nil }
             while tasks[nextPID] != nil || groups[nextPID] != nil { nextPID = nextPID >= 4_194_304 ? 2 : nextPID + 1 }
             let p = nextPID
             nextPID += 1
@@ -250,6 +283,7 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
             // A stop signal discards a pending SIGCONT.
             taskLock.withLock { group.pendingSignals.removeAll { $0.signal == 18 } }
         }
+        if !signal.forced && initIgnores(group, signal) { return }
         let target: Task? = taskLock.withLock {
             guard group.zombieStatus == nil else { return nil }
             if signal.signal < 32 && group.pendingSignals.contains(where: { $0.signal == signal.signal }) { return group.tasks.first }
@@ -258,6 +292,25 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
         }
         target?.wake()
     }
+
+    /// The container's init, like a pid namespace's init on Linux, only receives signals it handles or
+    /// blocks (the handler may change before it unblocks them); from outside the sandbox SIGKILL and SIGSTOP
+    /// still get through (`docker stop` of a `sleep` waits the grace period and then kills, as on runc).
+    func initIgnores(_ group: ThreadGroup, _ signal: PendingSignal) -> Bool {
+        let sig = signal.signal
+        guard sig > 0 && sig < 65 else { return false }
+        let isKernelOnly = sig == Signal.SIGKILL.rawValue || sig == Signal.SIGSTOP.rawValue
+        let blocked: Bool? = taskLock.withLock {
+            guard group === initGroup else { return nil }
+            return !isKernelOnly && group.tasks.contains { $0.signalMask.contains(Signal(sig)) }
+        }
+        guard let blocked, !blocked else { return false }
+        if signal.fromOutside && isKernelOnly { return false }
+        return group.handlers.lock.withLock { group.handlers.actions[Int(sig)].handler } == SignalConstants.SIG_DFL
+    }
+
+    /// True for the container's init: a signal it blocked and then took with the default action is dropped.
+    func isInit(_ group: ThreadGroup) -> Bool { taskLock.withLock { group === initGroup } }
 
     /// Ends every thread of `group` with `status`.
     func exitThreadGroup(_ group: ThreadGroup, status: WaitStatus) {
@@ -277,6 +330,7 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
         var sigchld: PendingSignal?
         var initDied = false
         var orphansToKill: [ThreadGroup] = []
+        var endedSession: Int32?
         var deathNotices: [Task] = []
         let vforkParent = task.vforkParent
         task.vforkParent = nil
@@ -287,6 +341,7 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
             guard g.tasks.isEmpty else { return }
             let status = g.groupExitStatus ?? task.exitStatus ?? .exited(0)
             g.zombieStatus = status
+            if g.pid == g.sessionID { endedSession = g.pid }
             if g === initGroup {
                 initStatus = status
                 initDied = true
@@ -332,6 +387,8 @@ public final class Kernel: SentryKernel, @unchecked Sendable {
             if let s = sigchld { sendSignal(to: p, s) }
             p.childEvents.notifyAll()
         }
+        // A session leader's exit releases its controlling terminal and hangs up its foreground group.
+        if let endedSession { ptys.sessionEnded(endedSession, kernel: self) }
         if initDied {
             // Like Linux when a pid namespace's init dies: every other process is killed.
             for g in orphansToKill { exitThreadGroup(g, status: .signaled(9, core: false)) }

@@ -21,6 +21,8 @@ public protocol SentryKernel: AnyObject, Sendable {
     func start() throws
     func wait() -> ExitStatus
     func signal(_ signal: Int32, allProcesses: Bool) throws
+    /// A signal from outside to one process of the sandbox (by its pid inside).
+    func signal(_ signal: Int32, process pid: Int32) throws
     /// Host-visible process list for `runsc ps`: (pid inside the sandbox, command name).
     func processes() -> [(pid: Int32, command: String)]
     /// `runsc exec`: starts a new process in the running container (Kernel/Exec.swift); returns its pid.
@@ -29,4 +31,12 @@ public protocol SentryKernel: AnyObject, Sendable {
     func execExitStatus(pid: Int32) throws -> ExitStatus?
     /// `runsc ps`: every live process with its parent, owner and CPU time.
     func processTable() -> [SentryProcessInfo]
+    /// `runsc pause`/`resume` (Kernel/SandboxControls.swift); false if already in that state.
+    func pause() -> Bool
+    func resume() -> Bool
+    var isPaused: Bool { get }
+    /// `runsc events`: CPU time, memory and tasks of the whole sandbox.
+    func resourceUsage() -> SentryResourceUsage
+    /// `runsc update`: new memory and pids limits (nil: unchanged).
+    func updateLimits(memory: SentryLimit?, pids: SentryLimit?)
 }

@@ -8,8 +8,10 @@ public enum SentryMountSource: Sendable, Equatable {
     case dev
     /// An in-memory tmpfs.
     case tmpfs
-    /// An empty, read-only directory (for sysfs, cgroup, mqueue, ... until those exist).
+    /// An empty, read-only directory (for cgroup, mqueue, ... until those exist).
     case empty
+    /// The Sentry's own sysfs (CPU lists, /sys/class/net/lo, an empty /sys/fs/cgroup).
+    case sysfs
     /// Bind mount `index` the Gofer serves (a host directory or a single file; `attachBind`).
     case gofer(bind: Int)
 }
@@ -79,12 +81,19 @@ public struct SentryConfig: Sendable {
     public var rootReadOnly: Bool = true
     /// Changes to a writable root go to an in-memory overlay by default; `.none` writes through.
     public var rootOverlay: RootOverlay = .memory
+    /// `--file-access=shared` / `--file-access-mounts=shared`: Gofer-backed files may change behind the
+    /// Sentry's back (on the host), so walks and stats ask the Gofer every time instead of keeping answers.
+    public var rootShared = false
+    public var mountsShared = true
     public var mounts: [SentryMount] = [
         SentryMount(destination: "/proc", source: .proc, readOnly: false),
         SentryMount(destination: "/dev", source: .dev, readOnly: false),
     ]
     /// Host descriptors that become the app's fd 0, 1 and 2.
     public var stdioFDs: [Int32] = [0, 1, 2]
+    /// A host pty replica (process.terminal): when set, init's 0, 1 and 2 are instead a Sentry pty bridged to
+    /// it, which is also init's controlling terminal (FS/ConsoleBridge.swift); `stdioFDs` are not used.
+    public var consoleFD: Int32 = -1
     /// Print every app syscall (`--strace`) to `logFD`.
     public var strace: Bool = false
     /// Where debug messages (unimplemented syscalls, strace) go; -1 for nowhere.
@@ -92,6 +101,18 @@ public struct SentryConfig: Sendable {
     public var debug: Bool = false
     /// process.rlimits: resource number (RLIMIT_*) → (soft, hard), applied to the container's init.
     public var rlimits: [Int: (UInt64, UInt64)] = [:]
+    /// process.capabilities (nil: root has every capability, other users none); noNewPrivileges; linux.seccomp
+    /// compiled into a filter. Applied to init and exec'd processes before their first instruction.
+    public var capabilities: AppCapabilities?
+    public var noNewPrivileges: Bool = false
+    public var seccomp: AppSeccompProfile?
+    /// linux.resources.pids.limit: threads the sandbox may have at once (clone/fork fail with EAGAIN past it).
+    public var pidsLimit: Int64?
+    /// linux.maskedPaths and linux.readonlyPaths, applied after the mounts (VFS/PathRestrictions.swift).
+    public var maskedPaths: [String] = []
+    public var readonlyPaths: [String] = []
+    /// linux.sysctl values of modeled keys (Kernel/Sysctls.swift), checked by the boot plan.
+    public var sysctl: [String: String] = [:]
 
     public init(argv: [String], environment: [String], goferSocket: Int32) {
         self.argv = argv; self.environment = environment; self.goferSocket = goferSocket

@@ -16,6 +16,9 @@ struct CapabilitySets {
     var effective: UInt64
     var permitted: UInt64
     var inheritable: UInt64 = 0
+    /// The bounding set (what exec may grant, PR_CAPBSET_*) and the ambient set (kept across exec, PR_CAP_AMBIENT).
+    var bounding: UInt64 = all
+    var ambient: UInt64 = 0
     static let all: UInt64 = (1 << 41) - 1
     static func initial(uid: UInt32) -> CapabilitySets {
         uid == 0 ? CapabilitySets(effective: all, permitted: all) : CapabilitySets(effective: 0, permitted: 0)
@@ -41,6 +44,8 @@ final class Task: @unchecked Sendable {
     var fs: FSContext
     var credentials: Credentials
     var capabilities: CapabilitySets
+    /// seccomp mode and filters, no_new_privs (Kernel/AppSeccomp.swift); fork and clone copy it.
+    var security = TaskSecurity()
     /// PR_SET_PDEATHSIG: sent to this task when its parent process exits.
     var parentDeathSignal: Int32 = 0
     var registers = Registers()
@@ -122,6 +127,7 @@ final class Task: @unchecked Sendable {
             return
         }
         while true {
+            kernel.waitWhilePaused(self)  // `runsc pause`: no app code runs until resume (or SIGKILL)
             deliverSignals()
             if exitRequested { break }
             guard let context, let mirror else { break }
@@ -228,6 +234,7 @@ final class Task: @unchecked Sendable {
     // MARK: Signals
 
     func queueSignal(_ s: PendingSignal) {
+        if !s.forced && kernel.initIgnores(threadGroup, s) { return }
         kernel.taskLock.withLock {
             if !s.forced && s.signal < 32 && pendingSignals.contains(where: { $0.signal == s.signal }) { return }
             pendingSignals.append(s)
@@ -274,6 +281,8 @@ final class Task: @unchecked Sendable {
             if sig.signal == 19 { kernel.stopThreadGroup(threadGroup, signal: 19); continue }
             if action.handler == SignalConstants.SIG_IGN && !sig.forced { continue }
             if action.handler == SignalConstants.SIG_DFL || (sig.forced && action.handler == SignalConstants.SIG_IGN) {
+                // init never takes a default action it did not ask for (a blocked signal queued earlier).
+                if !sig.forced && sig.signal != 19 && kernel.isInit(threadGroup) { continue }
                 switch signal.defaultAction {
                 case .ignore, .continue: continue
                 case .stop: kernel.stopThreadGroup(threadGroup, signal: sig.signal); continue

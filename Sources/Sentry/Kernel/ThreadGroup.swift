@@ -95,10 +95,17 @@ struct PendingSignal {
     var status: Int32 = 0        // for SIGCHLD
     /// Raised by a fault of the task itself: cannot be ignored or blocked away.
     var forced = false
+    /// Sent from outside the sandbox (`runsc kill`): may end the container's init with SIGKILL/SIGSTOP.
+    var fromOutside = false
     /// For POSIX timer signals (si_code SI_TIMER): si_timerid, si_overrun, si_value.
     var timerID: Int32 = 0
     var overrun: Int32 = 0
     var value: UInt64 = 0
+    /// For a seccomp SIGSYS (si_code SYS_SECCOMP): si_errno (the filter's data), si_syscall, si_arch;
+    /// `address` is si_call_addr.
+    var errno: Int32 = 0
+    var syscall: Int32 = 0
+    var arch: UInt32 = 0
 
     /// The 128-byte siginfo_t.
     func encode() -> [UInt8] {
@@ -116,6 +123,13 @@ struct PendingSignal {
                 p.storeBytes(of: senderPID, toByteOffset: 16, as: Int32.self)
                 p.storeBytes(of: senderUID, toByteOffset: 20, as: UInt32.self)
                 p.storeBytes(of: value, toByteOffset: 24, as: UInt64.self)
+                return
+            }
+            if signal == 31 && code == 1 {  // SIGSYS from seccomp: si_errno, si_call_addr, si_syscall, si_arch
+                p.storeBytes(of: errno, toByteOffset: 4, as: Int32.self)
+                p.storeBytes(of: address, toByteOffset: 16, as: UInt64.self)
+                p.storeBytes(of: syscall, toByteOffset: 24, as: Int32.self)
+                p.storeBytes(of: arch, toByteOffset: 28, as: UInt32.self)
                 return
             }
             switch signal {

@@ -38,13 +38,9 @@ enum ExecLoader {
             let head = try readBytes(executable, task, at: 0, count: 256)
             guard head.starts(with: [0x23, 0x21]) else { break }
             guard depth < 4 else { throw Errno.ELOOP }
-            let lineEnd = head.firstIndex(of: 0x0a) ?? head.count
-            let line = String(decoding: head[2..<lineEnd], as: UTF8.self).trimmingSpaces()
-            guard !line.isEmpty else { throw Errno.ENOEXEC }
-            let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-            let interp = String(parts[0])
+            let (interp, argument) = try ELFFile.scriptInterpreter(head)
             var newArgv = [interp]
-            if parts.count > 1 { newArgv.append(String(parts[1]).trimmingSpaces()) }
+            if let argument { newArgv.append(argument) }
             newArgv.append(path)
             newArgv += argv.dropFirst()
             argv = newArgv
@@ -95,83 +91,41 @@ enum ExecLoader {
         if st.isDirectory { throw Errno.EACCES }
         guard st.isRegular else { throw Errno.EACCES }
         guard st.mode & 0o111 != 0 else { throw Errno.EACCES }
+        // Nothing runs from a noexec mount (mount(2) MS_NOEXEC).
+        if dentry.mount?.noExec == true { throw Errno.EACCES }
         return try dentry.inode.open(OpenFlags.O_RDONLY, dentry: dentry, task: task)
     }
 
     private static func readBytes(_ file: FileDescription, _ task: Task, at offset: UInt64, count: Int) throws(Errno) -> [UInt8] {
+        guard let position = Int64(exactly: offset) else { throw Errno.ENOEXEC }  // offsets come from the file
         var buf = [UInt8](repeating: 0, count: count)
         let n = try buf.withMutableBytes { (b) throws(Errno) -> Int in
-            try file.read([b], at: Int64(offset), task: task)
+            try file.read([b], at: position, task: task)
         }
         return Array(buf[0..<n])
     }
 
     private static func loadELF(_ file: FileDescription, _ task: Task, mm: MemoryManager, isInterpreter: Bool, name: String) throws(Errno) -> ELFImage {
-        let h = try readBytes(file, task, at: 0, count: 64)
-        guard h.count == 64, h[0] == 0x7f, h[1] == 0x45, h[2] == 0x4c, h[3] == 0x46 else { throw Errno.ENOEXEC }
-        guard h[4] == 2, h[5] == 1 else { throw Errno.ENOEXEC }  // ELFCLASS64, little endian
-        let type = le16(h, 16), machine = le16(h, 18)
-        guard machine == 62 else { throw Errno.ENOEXEC }            // EM_X86_64
-        guard type == 2 || type == 3 else { throw Errno.ENOEXEC }   // ET_EXEC, ET_DYN
-        let entry = le64(h, 24), phoff = le64(h, 32)
-        let phentsize = UInt64(le16(h, 54)), phnum = UInt64(le16(h, 56))
-        guard phentsize == 56, phnum > 0, phnum <= 128, phoff < (1 << 32) else { throw Errno.ENOEXEC }
-        let ph = try readBytes(file, task, at: phoff, count: Int(phnum * 56))
-        guard ph.count == Int(phnum * 56) else { throw Errno.ENOEXEC }
-
-        struct Segment { var type: UInt32; var flags: UInt32; var offset, vaddr, filesz, memsz: UInt64 }
-        var segs: [Segment] = []
-        for i in 0..<Int(phnum) {
-            let b = i * 56
-            segs.append(Segment(type: le32(ph, b), flags: le32(ph, b + 4), offset: le64(ph, b + 8), vaddr: le64(ph, b + 16),
-                                filesz: le64(ph, b + 32), memsz: le64(ph, b + 40)))
+        // Parsing and the segments' arithmetic live in ELFFile, with every field of the file checked.
+        let elf = try ELFFile.parse(isInterpreter: isInterpreter) { (offset, count) throws(Errno) in
+            try readBytes(file, task, at: offset, count: count)
         }
-        let loads = segs.filter { $0.type == 1 }
-        guard !loads.isEmpty else { throw Errno.ENOEXEC }
-        var interpreter: String?
-        if !isInterpreter, let ip = segs.first(where: { $0.type == 3 }) {
-            guard ip.filesz > 1, ip.filesz < 4096 else { throw Errno.ENOEXEC }
-            var bytes = try readBytes(file, task, at: ip.offset, count: Int(ip.filesz))
-            if let nul = bytes.firstIndex(of: 0) { bytes = Array(bytes[..<nul]) }
-            interpreter = String(decoding: bytes, as: UTF8.self)
-        }
-        let minVaddr = PageSize.roundDown(loads.map(\.vaddr).min()!)
-        var maxEnd: UInt64 = 0
-        for s in loads {
-            let (e, o) = s.vaddr.addingReportingOverflow(s.memsz)
-            guard !o, s.filesz <= s.memsz else { throw Errno.ENOEXEC }
-            maxEnd = max(maxEnd, e)
-        }
-        guard let span = PageSize.roundUp(maxEnd - minVaddr), span > 0, span < (1 << 40) else { throw Errno.ENOEXEC }
-
         var bias: UInt64 = 0
-        if type == 3 {
+        if elf.type == 3 {
+            // Wrapping, as Linux's load_bias: placements() checks the biased addresses themselves.
             if isInterpreter {
                 // Reserve the whole span where mmap would put it, then map segments over it.
-                let base = try mm.map(.init(address: 0, length: span, protection: [], shared: false, fixed: false), mirror: nil)
-                bias = base - minVaddr
+                let base = try mm.map(.init(address: 0, length: elf.span, protection: [], shared: false, fixed: false), mirror: nil)
+                bias = base &- elf.minVaddr
             } else {
-                bias = mainPIEBase - minVaddr
+                bias = mainPIEBase &- elf.minVaddr
             }
         }
-        guard minVaddr &+ bias >= mm.minAddress, maxEnd &+ bias <= mm.maxAddress else { throw Errno.ENOMEM }
-
-        var phdrAddress: UInt64 = 0
-        if let p = segs.first(where: { $0.type == 6 }) { phdrAddress = p.vaddr + bias }  // PT_PHDR
-        for s in loads {
-            let start = PageSize.roundDown(s.vaddr) + bias
-            let delta = s.vaddr + bias - start
-            guard let end = PageSize.roundUp(s.vaddr + bias + s.memsz), end > start else { continue }
-            var prot: Protection = []
-            if s.flags & 4 != 0 { prot.insert(.read) }
-            if s.flags & 2 != 0 { prot.insert(.write) }
-            if s.flags & 1 != 0 { prot.insert(.execute) }
-            let fileStart = s.offset - delta
-            let fileCount = Int(s.filesz + delta)
-            if phdrAddress == 0 && phoff >= s.offset && phoff < s.offset + s.filesz {
-                phdrAddress = s.vaddr + bias + (phoff - s.offset)
-            }
-            _ = try mm.map(.init(address: start, length: end - start, protection: prot, shared: false, fixed: true,
+        let (placements, phdrAddress) = try elf.placements(bias: bias, minAddress: mm.minAddress, maxAddress: mm.maxAddress)
+        for segment in placements {
+            let (fileStart, fileCount, delta) = (segment.fileOffset, segment.fileCount, segment.delta)
+            _ = try mm.map(.init(address: segment.start, length: segment.end - segment.start, protection: segment.protection,
+                                 shared: false, fixed: true,
                                  name: name, fileOffset: fileStart,
                                  fill: { (p, len) throws(Errno) in
                                      let n = min(len, fileCount)
@@ -179,8 +133,8 @@ enum ExecLoader {
                                      if got < Int(delta) { throw Errno.EIO }
                                  }), mirror: nil)
         }
-        return ELFImage(bias: bias, entry: entry &+ bias, phdrAddress: phdrAddress, phnum: phnum,
-                        end: maxEnd + bias, interpreter: interpreter)
+        return ELFImage(bias: bias, entry: elf.entry &+ bias, phdrAddress: phdrAddress, phnum: elf.phnum,
+                        end: elf.maxEnd &+ bias, interpreter: elf.interpreter)
     }
 
     private static func buildStack(mm: MemoryManager, argv: [String], envp: [String], execfn: String, main: ELFImage,
@@ -232,10 +186,6 @@ enum ExecLoader {
         try mm.copyOut(sp, bytes)
         return sp
     }
-
-    private static func le16(_ b: [UInt8], _ o: Int) -> UInt16 { UInt16(b[o]) | UInt16(b[o + 1]) << 8 }
-    private static func le32(_ b: [UInt8], _ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[o + $1]) << (8 * UInt32($1)) } }
-    private static func le64(_ b: [UInt8], _ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(b[o + $1]) << (8 * UInt64($1)) } }
 }
 
 extension String {

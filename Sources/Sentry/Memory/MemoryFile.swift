@@ -21,11 +21,16 @@ public final class MemoryFile: @unchecked Sendable {
     private var bump: UInt64 = 0
     private(set) var allocatedBytes: UInt64 = 0
     /// The sandbox's memory limit: allocations past it fail with ENOMEM (the app's problem, not the host's).
-    public let limit: UInt64
+    /// `runsc update --memory` changes it while the sandbox runs (`setLimit`).
+    public var limit: UInt64 { lock.withLock { currentLimit } }
+    private var currentLimit: UInt64
+    /// Allocations refused because of the limit (reported as `memory.usage.failcnt` and `oom` events).
+    public var limitFailures: UInt64 { lock.withLock { failures } }
+    private var failures: UInt64 = 0
 
     /// Creates the memfd of `size` bytes (sparse) and maps it. `limit` caps what the app may allocate.
     public init(size: UInt64 = 64 << 30, limit: UInt64? = nil) throws {
-        self.limit = min(limit ?? size, size)
+        self.currentLimit = min(limit ?? size, size)
         let fd = Int32(clinuxMemfdCreate("runsc-memory"))
         guard fd >= 0 else { throw SentryError("memfd_create for the sandbox memory failed: errno \(errno)") }
         guard ftruncate(fd, off_t(size)) == 0 else {
@@ -53,9 +58,12 @@ public final class MemoryFile: @unchecked Sendable {
         return try lock.withLock { () throws(Errno) -> UInt64 in
             // The limit counts memory the app has touched (the memfd's allocated blocks) plus the request, so
             // large reservations that are never touched (PROT_NONE arenas) do not use it up.
-            if limit < size {
+            if currentLimit < size {
                 var st = stat()
-                guard fstat(fd, &st) == 0, UInt64(st.st_blocks) * 512 + length <= limit else { throw Errno.ENOMEM }
+                guard fstat(fd, &st) == 0, UInt64(st.st_blocks) * 512 + length <= currentLimit else {
+                    failures += 1
+                    throw Errno.ENOMEM
+                }
             }
             // First fit among returned ranges, then the untouched tail.
             if let (off, len) = free.first(where: { $0.value >= length }) {
@@ -70,6 +78,19 @@ public final class MemoryFile: @unchecked Sendable {
             allocatedBytes += length
             return off
         }
+    }
+
+    /// Sets the limit (nil: no limit beyond the file's size). Memory already in use stays; only new
+    /// allocations are refused past a lowered limit.
+    public func setLimit(_ newLimit: UInt64?) {
+        lock.withLock { currentLimit = min(newLimit ?? size, size) }
+    }
+
+    /// Bytes of app memory the host really holds for the sandbox (the memfd's allocated blocks): what the
+    /// limit is measured against.
+    public var usedBytes: UInt64 {
+        var st = stat()
+        return fstat(fd, &st) == 0 ? UInt64(st.st_blocks) * 512 : 0
     }
 
     /// Returns a range: its pages are released to the host and read back as zeros when reused.

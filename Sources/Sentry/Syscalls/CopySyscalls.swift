@@ -40,6 +40,7 @@ extension Kernel {
         }
         if let readAt, inputOffset != 0 { try task.mm.write(inputOffset, readAt) }
         if let writeAt, outputOffset != 0 { try task.mm.write(outputOffset, writeAt) }
+        if total > 0 && FSNotify.active { FSNotify.file(src, InotifyABI.IN_ACCESS); FSNotify.file(dst, InotifyABI.IN_MODIFY) }
         return total
     }
 }

@@ -37,6 +37,7 @@ extension Kernel {
         guard !name.isEmpty, !exists(parent, name, task) else { throw Errno.EEXIST }
         try checkDirectoryChange(task, parent)
         try parent.inode.makeDirectory(name, mode: mode & 0o7777 & ~task.fs.umask, owner: newOwner(task, in: parent))
+        if FSNotify.active { FSNotify.child(of: parent.inode, name: name, InotifyABI.IN_CREATE, isDirectory: true) }
         return 0
     }
 
@@ -53,6 +54,7 @@ extension Kernel {
         guard !name.isEmpty, !exists(parent, name, task) else { throw Errno.EEXIST }
         try checkDirectoryChange(task, parent)
         try parent.inode.makeNode(name, mode: type | (mode & 0o7777 & ~task.fs.umask), owner: newOwner(task, in: parent))
+        if FSNotify.active { FSNotify.child(of: parent.inode, name: name, InotifyABI.IN_CREATE, isDirectory: false) }
         return 0
     }
 
@@ -63,8 +65,12 @@ extension Kernel {
         if child.mounted != nil { throw Errno.EBUSY }
         try checkDirectoryChange(task, parent)
         try checkSticky(task, parent, child)
+        let links = FSNotify.active ? (try? child.inode.stat().nlink) : nil
         try parent.inode.remove(name, directory: directory)
         parent.invalidate(name)
+        if FSNotify.active {
+            FSNotify.removed(child.inode, name: name, from: parent.inode, isDirectory: directory, lastLink: (links ?? 1) <= 1, kernel: self)
+        }
         return 0
     }
 
@@ -95,22 +101,37 @@ extension Kernel {
         if try source.inode.stat().isDirectory, newParent.isDescendant(of: source) { throw Errno.EINVAL }
         if flags & RenameRules.exchange != 0, let target, try target.inode.stat().isDirectory,
            oldParent.isDescendant(of: target) { throw Errno.EINVAL }
+        let replacedLinks = FSNotify.active ? target.flatMap { try? $0.inode.stat().nlink } : nil
         try oldParent.inode.rename(oldName, to: newParent.inode, newName, flags: flags)
         oldParent.invalidate(oldName)
         newParent.invalidate(newName)
+        if FSNotify.active {
+            FSNotify.renamed(source.inode, from: oldParent.inode, oldName, to: newParent.inode, newName, replaced: target?.inode,
+                             replacedLastLink: (replacedLinks ?? 1) <= 1, exchange: flags & RenameRules.exchange != 0, kernel: self)
+        }
         return 0
     }
 
     func link(_ task: Task, oldDirfd: Int32, oldPath: UInt64, newDirfd: Int32, newPath: UInt64, flags: Int) throws(Errno) -> Int {
         guard flags & ~(AtFlags.AT_SYMLINK_FOLLOW | AtFlags.AT_EMPTY_PATH) == 0 else { throw Errno.EINVAL }
         let followFlags = flags & AtFlags.AT_SYMLINK_FOLLOW != 0 ? 0 : AtFlags.AT_SYMLINK_NOFOLLOW
+        // Linking a descriptor itself (AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH, as on Linux.
+        if flags & AtFlags.AT_EMPTY_PATH != 0 && !task.hasCapability(Capability.CAP_DAC_READ_SEARCH) { throw Errno.ENOENT }
         let old = try resolveAt(task, dirfd: oldDirfd, pathAddress: oldPath, flags: followFlags | (flags & AtFlags.AT_EMPTY_PATH))
-        if try old.inode.stat().isDirectory { throw Errno.EPERM }
+        let oldStat = try old.inode.stat()
+        if oldStat.isDirectory { throw Errno.EPERM }
+        // A file without a name comes back only if it is an O_TMPFILE file opened without O_EXCL.
+        if oldStat.nlink == 0 && !TemporaryFiles.isLinkable(old.inode) { throw Errno.ENOENT }
         let (parent, name) = try parentForChange(task, dirfd: newDirfd, pathAddress: newPath)
         guard !name.isEmpty, !exists(parent, name, task) else { throw Errno.EEXIST }
         guard old.mountRoot === parent.mountRoot else { throw Errno.EXDEV }
         try checkDirectoryChange(task, parent)
         try parent.inode.link(name, to: old.inode)
+        if oldStat.nlink == 0 { TemporaryFiles.linked(old.inode) }
+        if FSNotify.active {
+            FSNotify.inode(old.inode, InotifyABI.IN_ATTRIB)
+            FSNotify.child(of: parent.inode, name: name, InotifyABI.IN_CREATE, isDirectory: false)
+        }
         return 0
     }
 
@@ -121,6 +142,7 @@ extension Kernel {
         guard !name.isEmpty, !exists(parent, name, task) else { throw Errno.EEXIST }
         try checkDirectoryChange(task, parent)
         try parent.inode.makeSymlink(name, target: target, owner: newOwner(task, in: parent))
+        if FSNotify.active { FSNotify.child(of: parent.inode, name: name, InotifyABI.IN_CREATE, isDirectory: false) }
         return 0
     }
 
@@ -139,13 +161,14 @@ extension Kernel {
         let st = try d.inode.stat()
         if d.readOnly { throw Errno.EROFS }
         let c = task.credentials
-        if c.fsuid != 0 && c.fsuid != st.uid { throw Errno.EPERM }
+        if c.fsuid != st.uid && !task.hasCapability(Capability.CAP_FOWNER) { throw Errno.EPERM }
         var changes = AttributeChanges()
         changes.mask = AttributeChanges.mode
         changes.mode = mode & 0o7777
         // Only members of the file's group may leave it set-gid.
-        if c.fsuid != 0 && st.gid != c.fsgid && !c.groups.contains(st.gid) { changes.mode &= ~SpecialModeBits.setGID }
+        if !task.hasCapability(Capability.CAP_FSETID) && st.gid != c.fsgid && !c.groups.contains(st.gid) { changes.mode &= ~SpecialModeBits.setGID }
         try d.inode.setAttributes(changes)
+        if FSNotify.active { FSNotify.attributesChanged(d, changes) }
         return 0
     }
 
@@ -156,7 +179,7 @@ extension Kernel {
         var changes = AttributeChanges()
         if rawUID != UInt32.max { changes.mask |= AttributeChanges.uid; changes.uid = rawUID }
         if rawGID != UInt32.max { changes.mask |= AttributeChanges.gid; changes.gid = rawGID }
-        if c.fsuid != 0 {
+        if !task.hasCapability(Capability.CAP_CHOWN) {
             // Unprivileged: the owner may only change the group, to one of its own.
             if changes.has(AttributeChanges.uid) && rawUID != st.uid { throw Errno.EPERM }
             if changes.has(AttributeChanges.gid) && rawGID != st.gid {
@@ -174,6 +197,7 @@ extension Kernel {
         }
         if st.isSymlink { changes.mask &= ~AttributeChanges.mode }
         try d.inode.setAttributes(changes)
+        if FSNotify.active { FSNotify.attributesChanged(d, changes) }
         return 0
     }
 
@@ -199,6 +223,7 @@ extension Kernel {
         changes.mask = AttributeChanges.size
         changes.size = length
         try d.inode.setAttributes(changes)
+        if FSNotify.active { FSNotify.attributesChanged(d, changes) }
         return 0
     }
 
@@ -227,7 +252,7 @@ extension Kernel {
         let st = try d.inode.stat()
         if d.readOnly { throw Errno.EROFS }
         let c = task.credentials
-        if c.fsuid != 0 && c.fsuid != st.uid {
+        if c.fsuid != st.uid && !task.hasCapability(Capability.CAP_FOWNER) {
             // Anyone who may write the file may set its times to now; explicit times need ownership.
             let explicit = [atime, mtime].contains { if case .set = $0 { return true } else { return false } }
             if explicit { throw Errno.EPERM }
@@ -245,6 +270,7 @@ extension Kernel {
         case let .set(t): changes.mask |= AttributeChanges.mtime; changes.mtime = t
         }
         try d.inode.setAttributes(changes)
+        if FSNotify.active { FSNotify.attributesChanged(d, changes) }
         return 0
     }
 

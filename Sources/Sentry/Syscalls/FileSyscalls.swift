@@ -37,7 +37,9 @@ extension Kernel {
         let start = try startDentry(task, dirfd, path: path)
         let accessMode = flags & OpenFlags.O_ACCMODE
         let wantsWrite = accessMode == OpenFlags.O_WRONLY || accessMode == OpenFlags.O_RDWR || flags & OpenFlags.O_TRUNC != 0
-        if flags & OpenFlags.O_TMPFILE == OpenFlags.O_TMPFILE { throw Errno.EOPNOTSUPP }
+        if flags & OpenFlags.O_TMPFILE & ~OpenFlags.O_DIRECTORY != 0 {
+            return try openTemporary(task, start: start, path: path, flags: flags, mode: mode, scope: scope)
+        }
         var dentry: Dentry
         if flags & OpenFlags.O_CREAT != 0 {
             let (parent, name) = try resolveParent(task: task, path: path, start: start, scope: scope)
@@ -62,7 +64,12 @@ extension Kernel {
                 } else {
                     file = try dentry.inode.open(openFlags, dentry: dentry, task: task)
                 }
-                return Int(try task.fdTable.add(file, closeOnExec: flags & OpenFlags.O_CLOEXEC != 0))
+                let fd = try task.fdTable.add(file, closeOnExec: flags & OpenFlags.O_CLOEXEC != 0)
+                if FSNotify.active {
+                    FSNotify.child(of: parent.inode, name: name, InotifyABI.IN_CREATE, isDirectory: false)
+                    FSNotify.file(file, InotifyABI.IN_OPEN)
+                }
+                return Int(fd)
             }
         } else {
             dentry = try resolve(task: task, path: path, start: start, follow: flags & OpenFlags.O_NOFOLLOW == 0, scope: scope)
@@ -77,11 +84,23 @@ extension Kernel {
             if flags & OpenFlags.O_DIRECTORY != 0 && !st.isDirectory { throw Errno.ENOTDIR }
             if wantsWrite && st.isDirectory { throw Errno.EISDIR }
             if wantsWrite && dentry.readOnly && (st.isRegular || st.isDirectory) { throw Errno.EROFS }
+            // Devices do not open on a nodev mount (mount(2) MS_NODEV).
+            let type = st.mode & FileMode.S_IFMT
+            if (type == FileMode.S_IFCHR || type == FileMode.S_IFBLK) && dentry.mount?.noDev == true { throw Errno.EACCES }
             try checkAccess(task, st, read: accessMode != OpenFlags.O_WRONLY, write: wantsWrite, execute: false)
-            file = try dentry.inode.open(flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_CLOEXEC | OpenFlags.O_NOCTTY),
+            // O_NOCTTY reaches the inode (a terminal decides whether it becomes the controlling one) but no
+            // description keeps it, as in Linux.
+            file = try dentry.inode.open(flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_CLOEXEC),
                                          dentry: dentry, task: task)
+            file.flags &= ~OpenFlags.O_NOCTTY
         }
-        return Int(try task.fdTable.add(file, closeOnExec: flags & OpenFlags.O_CLOEXEC != 0))
+        let fd = try task.fdTable.add(file, closeOnExec: flags & OpenFlags.O_CLOEXEC != 0)
+        if FSNotify.active {
+            FSNotify.file(file, InotifyABI.IN_OPEN)
+            // An O_TRUNC open of an existing file is a modification, reported after the open (as Linux does).
+            if flags & OpenFlags.O_TRUNC != 0 && wantsWrite && st.isRegular { FSNotify.file(file, InotifyABI.IN_MODIFY) }
+        }
+        return Int(fd)
     }
 
     /// openat2(dirfd, path, how, size): struct open_how {u64 flags, mode, resolve}, checked strictly (unlike open,
@@ -120,18 +139,18 @@ extension Kernel {
         return try openAt(task, dirfd: dirfd, pathAddress: pathAddress, flags: f, mode: UInt32(mode), scope: scope)
     }
 
-    /// Unix permission check with the task's fs credentials (root passes all but execute-without-any-x).
+    /// Unix permission check with the task's fs credentials; CAP_DAC_OVERRIDE passes all but
+    /// execute-without-any-x, CAP_DAC_READ_SEARCH passes reading and searching directories.
     func checkAccess(_ task: Task, _ st: FileStat, read: Bool, write: Bool, execute: Bool) throws(Errno) {
         let c = task.credentials
-        if c.fsuid == 0 {
-            if execute && !st.isDirectory && st.mode & 0o111 == 0 { throw Errno.EACCES }
-            return
-        }
         let bits: UInt32
         if st.uid == c.fsuid { bits = (st.mode >> 6) & 7 }
         else if st.gid == c.fsgid || c.groups.contains(st.gid) { bits = (st.mode >> 3) & 7 }
         else { bits = st.mode & 7 }
-        if (read && bits & 4 == 0) || (write && bits & 2 == 0) || (execute && bits & 1 == 0) { throw Errno.EACCES }
+        if !((read && bits & 4 == 0) || (write && bits & 2 == 0) || (execute && bits & 1 == 0)) { return }
+        if task.hasCapability(Capability.CAP_DAC_OVERRIDE) && (!execute || st.isDirectory || st.mode & 0o111 != 0) { return }
+        if task.hasCapability(Capability.CAP_DAC_READ_SEARCH) && !write && (!execute || st.isDirectory) { return }
+        throw Errno.EACCES
     }
 
     func getdents64(_ task: Task, fd: Int32, address: UInt64, count: Int) throws(Errno) -> Int {
@@ -158,6 +177,7 @@ extension Kernel {
         if out.isEmpty && index < entries.count { throw Errno.EINVAL }
         try task.mm.copyOut(address, out)
         file.lock.withLock { file.offset = Int64(index) }
+        if FSNotify.active { FSNotify.file(file, InotifyABI.IN_ACCESS) }
         return out.count
     }
 
@@ -189,7 +209,7 @@ extension Kernel {
             p.storeBytes(of: Int64(freeFiles), toByteOffset: 48, as: Int64.self) // f_ffree
             p.storeBytes(of: Int64(255), toByteOffset: 64, as: Int64.self) // f_namelen
             p.storeBytes(of: Int64(4096), toByteOffset: 72, as: Int64.self) // f_frsize
-            p.storeBytes(of: Int64(dentry.readOnly ? 1 : 0), toByteOffset: 80, as: Int64.self) // f_flags ST_RDONLY
+            p.storeBytes(of: Int64(dentry.statfsFlags), toByteOffset: 80, as: Int64.self) // f_flags
         }
         return b
     }

@@ -1,4 +1,5 @@
-// I/O on descriptors: read/write families, seek, dup, fcntl, ioctl, pipes, sendfile, poll/select.
+// I/O on descriptors: read/write families, seek, dup, fcntl, ioctl, pipes, poll/select (sendfile and
+// splice: SpliceSyscalls.swift).
 import Glibc
 import LinuxABI
 
@@ -25,14 +26,18 @@ extension Kernel {
         let file = try task.fdTable.get(fd)
         guard file.readable else { throw Errno.EBADF }
         if let at, at < 0 { throw Errno.EINVAL }
-        return try file.read(buffers, at: at, task: task)
+        let n = try file.read(buffers, at: at, task: task)
+        if n > 0 && FSNotify.active { FSNotify.file(file, InotifyABI.IN_ACCESS) }
+        return n
     }
 
     func doWrite(_ task: Task, fd: Int32, buffers: [UnsafeMutableRawBufferPointer], at: Int64?) throws(Errno) -> Int {
         let file = try task.fdTable.get(fd)
         guard file.writable else { throw Errno.EBADF }
         if let at, at < 0 { throw Errno.EINVAL }
-        return try file.write(buffers, at: at, task: task)
+        let n = try file.write(buffers, at: at, task: task)
+        if n > 0 && FSNotify.active { FSNotify.file(file, InotifyABI.IN_MODIFY) }
+        return n
     }
 
     func dup3(_ task: Task, old: Int32, new: Int32, flags: Int) throws(Errno) -> Int {
@@ -94,29 +99,6 @@ extension Kernel {
             throw error
         }
         return 0
-    }
-
-    func sendfile(_ task: Task, out: Int32, input: Int32, offsetAddress: UInt64, count: Int) throws(Errno) -> Int {
-        let src = try task.fdTable.get(input), dst = try task.fdTable.get(out)
-        guard src.readable, dst.writable else { throw Errno.EBADF }
-        var offset: Int64? = offsetAddress == 0 ? nil : try task.mm.read(offsetAddress, as: Int64.self)
-        var total = 0
-        var buf = [UInt8](repeating: 0, count: min(max(count, 0), 1 << 16))
-        while total < count {
-            let want = min(buf.count, count - total)
-            let n = try buf.withMutableBytes { (b) throws(Errno) -> Int in
-                try src.read([UnsafeMutableRawBufferPointer(rebasing: b[0..<want])], at: offset, task: task)
-            }
-            if n == 0 { break }
-            let w = try buf.withMutableBytes { (b) throws(Errno) -> Int in
-                try dst.write([UnsafeMutableRawBufferPointer(rebasing: b[0..<n])], at: nil, task: task)
-            }
-            total += w
-            if let o = offset { offset = o + Int64(w) }
-            if w < n { break }
-        }
-        if let offset, offsetAddress != 0 { try task.mm.write(offsetAddress, offset) }
-        return total
     }
 
     /// poll(2): scans the files, and if nothing is ready sleeps on their readiness queues until one of them
@@ -291,7 +273,6 @@ extension SyscallTable {
         }
         register(SyscallNumber.pipe) { (t, a) throws(Errno) -> Int in try t.kernel.makePipe(t, address: a.a0, flags: 0) }
         register(SyscallNumber.pipe2) { (t, a) throws(Errno) -> Int in try t.kernel.makePipe(t, address: a.a0, flags: Int(a.int1)) }
-        register(SyscallNumber.sendfile) { (t, a) throws(Errno) -> Int in try t.kernel.sendfile(t, out: a.int0, input: a.int1, offsetAddress: a.a2, count: Int(min(a.a3, 0x7fff_f000))) }
         register(SyscallNumber.poll) { (t, a) throws(Errno) -> Int in
             try t.kernel.poll(t, fds: a.a0, count: Int(min(a.a1, 1 << 20)), timeoutNanos: a.int2 < 0 ? nil : Int64(a.int2) * 1_000_000)
         }

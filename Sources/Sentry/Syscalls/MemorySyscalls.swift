@@ -32,6 +32,8 @@ extension Kernel {
                 guard let d = file.dentry, let st = try? d.inode.stat(), st.isRegular else { throw Errno.ENODEV }
                 guard file.readable else { throw Errno.EACCES }
                 if shared && protection.contains(.write) && !file.writable { throw Errno.EACCES }
+                // Code never maps from a noexec mount (mount(2) MS_NOEXEC).
+                if protection.contains(.execute) && d.mount?.noExec == true { throw Errno.EPERM }
                 guard offset <= UInt64(Int64.max) - rounded else { throw Errno.EOVERFLOW }
                 request.name = d.path
                 request.fileOffset = offset

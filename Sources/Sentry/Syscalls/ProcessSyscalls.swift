@@ -49,19 +49,22 @@ extension SyscallTable {
             let old = t.credentials.fsuid
             let u = UInt32(truncatingIfNeeded: a.a0)
             let c = t.credentials
-            if c.euid == 0 || [c.uid, c.euid, c.suid, c.fsuid].contains(u) { t.credentials.fsuid = u }
+            if t.hasCapability(Capability.CAP_SETUID) || [c.uid, c.euid, c.suid, c.fsuid].contains(u) {
+                t.credentials.fsuid = u
+                t.capabilities.fileSystemUIDChanged(from: old, to: u)
+            }
             return Int(old)
         }
         register(SyscallNumber.setfsgid) { (t, a) throws(Errno) -> Int in
             let old = t.credentials.fsgid
             let g = UInt32(truncatingIfNeeded: a.a0)
             let c = t.credentials
-            if c.euid == 0 || [c.gid, c.egid, c.sgid, c.fsgid].contains(g) { t.credentials.fsgid = g }
+            if t.hasCapability(Capability.CAP_SETGID) || [c.gid, c.egid, c.sgid, c.fsgid].contains(g) { t.credentials.fsgid = g }
             return Int(old)
         }
         register(SyscallNumber.setgid) { (t, a) throws(Errno) -> Int in try t.setIDs(gid: a.int0); return 0 }
         register(SyscallNumber.setgroups) { (t, a) throws(Errno) -> Int in
-            guard t.credentials.euid == 0 else { throw Errno.EPERM }
+            guard t.hasCapability(Capability.CAP_SETGID) else { throw Errno.EPERM }
             let n = Int(a.int0)
             guard n >= 0, n <= 65536 else { throw Errno.EINVAL }
             var groups: [UInt32] = []
@@ -131,7 +134,7 @@ extension SyscallTable {
             return 0
         }
         register(SyscallNumber.sethostname) { (t, a) throws(Errno) -> Int in
-            guard t.credentials.euid == 0 else { throw Errno.EPERM }
+            guard t.hasCapability(Capability.CAP_SYS_ADMIN) else { throw Errno.EPERM }
             guard a.a1 <= 64 else { throw Errno.EINVAL }
             let bytes = try t.mm.copyIn(a.a0, Int(a.int1))
             t.kernel.hostname = String(decoding: bytes, as: UTF8.self)
@@ -179,6 +182,8 @@ extension SyscallTable {
             return Int(old)
         }
         register(SyscallNumber.prctl) { (t, a) throws(Errno) -> Int in
+            // seccomp, no_new_privs and capability options: Syscalls/SeccompSyscalls.swift, Kernel/Capabilities.swift.
+            if let r = try SyscallTable.securityPrctl(t, a) { return r }
             switch Int(a.int0) {
             case 15:  // PR_SET_NAME
                 let bytes = try t.mm.readCString(a.a1, max: 16)
@@ -191,10 +196,7 @@ extension SyscallTable {
                 t.parentDeathSignal = Int32(a.a1); return 0
             case 2:  // PR_GET_PDEATHSIG
                 try t.mm.write(a.a1, t.parentDeathSignal); return 0
-            case 38: return 0    // PR_SET_NO_NEW_PRIVS: privileges never grow in the sandbox
-            case 39: return 1    // PR_GET_NO_NEW_PRIVS
             case 36, 37: return 0 // PR_SET/GET_CHILD_SUBREAPER
-            case 23: return a.a1 <= 40 ? 1 : -Int(Errno.EINVAL.rawValue)  // PR_CAPBSET_READ
             case 3: return 0     // PR_GET_DUMPABLE
             case 4: return 0     // PR_SET_DUMPABLE
             default: throw Errno.EINVAL
@@ -224,9 +226,9 @@ extension SyscallTable {
             default: try t.mm.write(a.a0, UInt32(0x2008_0522)); throw a.a1 == 0 ? Errno.EINVAL : Errno.EINVAL
             }
             guard pid >= 0 else { throw Errno.EINVAL }
-            guard pid == 0 || t.kernel.group(pid) != nil else { throw Errno.ESRCH }
+            guard pid == 0 || t.kernel.task(pid) != nil else { throw Errno.ESRCH }
             guard a.a1 != 0 else { return 0 }
-            let caps = t.capabilities
+            let caps = pid == 0 ? t.capabilities : t.kernel.task(pid)?.capabilities ?? t.capabilities
             var out = [UInt8](repeating: 0, count: 12 * words)
             out.withUnsafeMutableBytes { b in
                 for w in 0..<words {
@@ -255,11 +257,7 @@ extension SyscallTable {
                     i |= UInt64(b.load(fromByteOffset: w * 12 + 8, as: UInt32.self)) << shift
                 }
             }
-            var caps = t.capabilities
-            // Permitted can only shrink; effective must stay within permitted; inheritable within bounding.
-            guard p & ~caps.permitted == 0, e & ~p == 0, i & ~(caps.inheritable | caps.permitted) == 0 else { throw Errno.EPERM }
-            caps.permitted = p; caps.effective = e; caps.inheritable = i
-            t.capabilities = caps
+            try SyscallTable.capset(t, effective: e, permitted: p, inheritable: i)
             return 0
         }
         register(SyscallNumber.getpriority) { (t, a) throws(Errno) -> Int in
@@ -333,7 +331,7 @@ extension Task {
     func setResIDs(_ r: Int32, _ e: Int32, _ s: Int32, group: Bool) throws(Errno) {
         var c = credentials
         let current = group ? [c.gid, c.egid, c.sgid] : [c.uid, c.euid, c.suid]
-        let privileged = c.euid == 0 || capabilities.effective & (1 << (group ? 6 : 7)) != 0  // CAP_SETGID / CAP_SETUID
+        let privileged = hasCapability(group ? Capability.CAP_SETGID : Capability.CAP_SETUID)
         for v in [r, e, s] where v != -1 {
             guard privileged || current.contains(UInt32(bitPattern: v)) else { throw Errno.EPERM }
         }
@@ -349,7 +347,9 @@ extension Task {
             if s != -1 { c.suid = UInt32(bitPattern: s) }
             c.fsuid = c.euid
             // Leaving uid 0 everywhere drops the capabilities, as Linux does without SECBIT_KEEP_CAPS.
-            if wasRoot && c.uid != 0 && c.euid != 0 && c.suid != 0 { capabilities = CapabilitySets(effective: 0, permitted: 0) }
+            if wasRoot && c.uid != 0 && c.euid != 0 && c.suid != 0 {
+                capabilities.effective = 0; capabilities.permitted = 0; capabilities.ambient = 0
+            }
             else if wasRoot && c.euid != 0 { capabilities.effective = 0 }
             else if !wasRoot && c.euid == 0 { capabilities.effective = capabilities.permitted }
         }
@@ -359,11 +359,11 @@ extension Task {
     /// setuid/setgid: a privileged caller sets all three ids; others only the effective one, to a value they hold.
     func setIDs(uid: Int32? = nil, gid: Int32? = nil) throws(Errno) {
         if let uid {
-            let privileged = credentials.euid == 0 || capabilities.effective & (1 << 7) != 0  // CAP_SETUID
+            let privileged = hasCapability(Capability.CAP_SETUID)
             try setResIDs(privileged ? uid : -1, uid, privileged ? uid : -1, group: false)
         }
         if let gid {
-            let privileged = credentials.euid == 0 || capabilities.effective & (1 << 6) != 0  // CAP_SETGID
+            let privileged = hasCapability(Capability.CAP_SETGID)
             try setResIDs(privileged ? gid : -1, gid, privileged ? gid : -1, group: true)
         }
     }
@@ -437,6 +437,7 @@ extension Kernel {
         child.name = parent.name
         child.signalMask = parent.signalMask
         child.capabilities = parent.capabilities
+        child.security = parent.security.copy()
         child.altStack = flags & CloneFlags.CLONE_VM != 0 ? (0, 0) : parent.altStack
         group.rlimits = parent.threadGroup.rlimits
         group.nice = parent.threadGroup.nice
@@ -479,6 +480,7 @@ extension Kernel {
         child.name = parent.name
         child.signalMask = parent.signalMask
         child.capabilities = parent.capabilities
+        child.security = parent.security.copy()
         var regs = parent.registers
         regs.rax = 0
         if stack != 0 { regs.rsp = stack }
@@ -551,6 +553,7 @@ extension Kernel {
             return 0
         }
         task.fdTable.closeOnExec()
+        task.capabilities.applyExec(credentials: task.credentials)  // no file capabilities or set-id bits here
         timersOnExec(task)  // POSIX timers end with the old image (Time/ProcessTimers.swift)
         task.threadGroup.handlers.resetForExec()
         task.savedFPStates = []

@@ -17,17 +17,10 @@ extension Kernel {
     func kill(_ task: Task, pid: Int32, signal: Int32) throws(Errno) -> Int {
         guard signal >= 0, signal <= 64 else { throw Errno.EINVAL }
         guard pid != Int32.min else { throw Errno.ESRCH }
-        let targets = try killTargets(task, pid)
+        let targets = try killTargets(task, pid).filter { mayKill(task, $0, signal: signal) }
+        guard !targets.isEmpty else { throw Errno.EPERM }  // there were targets, none of them ours to signal
         if signal == 0 { return 0 }
         for g in targets {
-            // The container's init only gets signals it has a handler for (SIGKILL/SIGSTOP excepted from outside only).
-            // The container's init only gets signals from inside it that it handles or blocks (SIGKILL and
-            // SIGSTOP never), as Linux treats a pid namespace's init.
-            if g.pid == 1 && g !== task.threadGroup {
-                let h = g.handlers.lock.withLock { g.handlers.actions[Int(signal)].handler }
-                let blocked = taskLock.withLock { g.tasks.contains { $0.signalMask.contains(Signal(signal)) } }
-                if signal == 9 || signal == 19 || (h == SignalConstants.SIG_DFL && !blocked) { continue }
-            }
             sendSignal(to: g, PendingSignal(signal: signal, code: 0, senderPID: task.threadGroup.pid, senderUID: task.credentials.uid))
         }
         return 0
@@ -193,9 +186,11 @@ extension Kernel {
         let pending = PendingSignal(signal: signal, code: code, senderPID: task.threadGroup.pid, senderUID: task.credentials.uid, value: value)
         if let tid {
             guard let target = self.task(tid), target.threadGroup.pid == tgid else { throw Errno.ESRCH }
+            guard mayKill(task, target.threadGroup, signal: signal) else { throw Errno.EPERM }
             target.queueSignal(pending)
         } else {
             guard let g = group(tgid), g.zombieStatus == nil else { throw Errno.ESRCH }
+            guard mayKill(task, g, signal: signal) else { throw Errno.EPERM }
             sendSignal(to: g, pending)
         }
         return 0
@@ -204,6 +199,7 @@ extension Kernel {
     func tgkill(_ task: Task, tgid: Int32, tid: Int32, signal: Int32) throws(Errno) -> Int {
         guard signal >= 0, signal <= 64 else { throw Errno.EINVAL }
         guard let target = self.task(tid), tgid == -1 || target.threadGroup.pid == tgid else { throw Errno.ESRCH }
+        guard mayKill(task, target.threadGroup, signal: signal) else { throw Errno.EPERM }
         if signal == 0 { return 0 }
         target.queueSignal(PendingSignal(signal: signal, code: -6, senderPID: task.threadGroup.pid, senderUID: task.credentials.uid))  // SI_TKILL
         return 0

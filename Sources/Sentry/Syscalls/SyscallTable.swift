@@ -29,6 +29,10 @@ final class SyscallTable: @unchecked Sendable {
         registerSysVSyscalls()
         registerIPCSyscalls()
         registerSocketSyscalls()
+        registerSeccompSyscalls()
+        registerSpliceSyscalls()
+        registerInotifySyscalls()
+        registerMountSyscalls()
     }
 
     func register(_ number: Int, _ handler: @escaping SyscallHandler) { handlers[number] = handler }
@@ -41,9 +45,16 @@ final class SyscallTable: @unchecked Sendable {
         let strace = task.kernel.config.strace
         let result: Int
         task.registersReplaced = false
+        let compat = task.mm.peekUInt16(regs.rip &- 2) == 0x80cd
+        // The app's seccomp filters see every syscall first (Kernel/AppSeccomp.swift); one load when none.
+        if task.security.mode != 0, let verdict = task.seccompCheck(number: number, args: args, compat: compat) {
+            if strace { task.kernel.log(Strace.format(task: task, number: number, args: args, result: verdict) + " (seccomp)") }
+            task.registers.rax = UInt64(bitPattern: Int64(verdict))
+            return
+        }
         // `int $0x80` (bytes CD 80) asks for the 32-bit ABI, which the Sentry does not offer: ENOSYS, as gVisor
         // answers, rather than running a 64-bit syscall that happens to have the same number.
-        if task.mm.peekUInt16(regs.rip &- 2) == 0x80cd {
+        if compat {
             task.registers.rax = UInt64(bitPattern: Int64(-Int(Errno.ENOSYS.rawValue)))
             if strace { task.kernel.log("[\(task.tid)] int $0x80 syscall \(number) (32-bit ABI) = -1 ENOSYS") }
             return

@@ -93,6 +93,7 @@ final class FDTable: @unchecked Sendable {
         FileLocks.shared.closed(file, in: self)
         if file.references.drop() {
             FileLocks.shared.released(file)
+            if FSNotify.active { FSNotify.released(file) }
             file.release()
         }
     }

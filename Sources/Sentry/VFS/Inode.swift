@@ -105,6 +105,10 @@ class Inode: @unchecked Sendable {
     func stat() throws(Errno) -> FileStat { throw Errno.EIO }
     /// Whether lookups below this directory may be cached in the dentry tree.
     var cacheable: Bool { true }
+    /// Whether a cached child must be checked with `revalidate` before each use (files shared with the host).
+    var revalidatesChildren: Bool { false }
+    /// nil if `cached` is still what `name` names; else the inode it names now (throws when it is gone).
+    func revalidate(_ name: String, cached: Inode, task: Task?) throws(Errno) -> Inode? { nil }
     func lookup(_ name: String, task: Task?) throws(Errno) -> Inode { throw Errno.ENOTDIR }
     func readDirectory(task: Task) throws(Errno) -> [DirEntry] { throw Errno.ENOTDIR }
     func readlink(task: Task) throws(Errno) -> String { throw Errno.EINVAL }
@@ -121,6 +125,8 @@ class Inode: @unchecked Sendable {
     /// opened with the access mode of `flags` (otherwise the caller opens the inode).
     func create(_ name: String, mode: UInt32, owner: FileOwner, flags: Int) throws(Errno) -> (Inode, Int32?) { throw Errno.EPERM }
     func makeDirectory(_ name: String, mode: UInt32, owner: FileOwner) throws(Errno) { throw Errno.EPERM }
+    /// An unnamed regular file in this directory (O_TMPFILE), with no link until linkat gives it one.
+    func createTemporary(mode: UInt32, owner: FileOwner) throws(Errno) -> Inode { throw Errno.EOPNOTSUPP }
     /// A regular file or FIFO; `mode` includes the type.
     func makeNode(_ name: String, mode: UInt32, owner: FileOwner) throws(Errno) { throw Errno.EPERM }
     func makeSymlink(_ name: String, target: String, owner: FileOwner) throws(Errno) { throw Errno.EPERM }
@@ -138,20 +144,43 @@ final class Dentry: @unchecked Sendable {
     /// The parent; the root of the whole tree is its own parent (kept nil here and treated as such).
     let parent: Dentry?
     let inode: Inode
-    /// A mount on top of this dentry: walks that reach it continue at the mounted root.
-    var mounted: Dentry?
-    var readOnly: Bool
+    /// The mount this dentry belongs to (its parent's unless it is a mount's root): read-only, nosuid,
+    /// nodev and noexec are the mount's, so a remount applies to every dentry at once.
+    let mount: Mount?
+    /// A mount on top of this dentry: walks that reach it continue at the mounted root. Guarded by
+    /// `lock`, since mount(2) and umount2(2) change it while other tasks walk.
+    var mounted: Dentry? {
+        get { lock.withLock { mountedRoot } }
+        set { lock.withLock { mountedRoot = newValue } }
+    }
+    var readOnly: Bool { mount?.readOnly ?? ownReadOnly }
+    private let ownReadOnly: Bool
+    private var mountedRoot: Dentry?
     private var children: [String: Dentry] = [:]
     private let lock = Lock()
 
-    init(name: String, parent: Dentry?, inode: Inode, readOnly: Bool) {
-        self.name = name; self.parent = parent; self.inode = inode; self.readOnly = readOnly
+    init(name: String, parent: Dentry?, inode: Inode, readOnly: Bool, mount: Mount? = nil) {
+        self.name = name; self.parent = parent; self.inode = inode; self.ownReadOnly = readOnly
+        self.mount = mount ?? parent?.mount
     }
 
     /// The child called `name`, looked up (and cached where the file system allows) on first use.
     func child(_ name: String, task: Task?) throws(Errno) -> Dentry {
-        if let c = lock.withLock({ children[name] }) { return c }
-        let inode = try self.inode.lookup(name, task: task)
+        var fresh: Inode?
+        if let c = lock.withLock({ children[name] }) {
+            // A mount point is the Sentry's own: it stays whatever the host did under it.
+            guard self.inode.revalidatesChildren, c.mounted == nil else { return c }
+            do throws(Errno) {
+                guard let replacement = try self.inode.revalidate(name, cached: c.inode, task: task) else { return c }
+                fresh = replacement
+            } catch {
+                lock.withLock { if children[name] === c { children.removeValue(forKey: name) } }
+                throw error
+            }
+            lock.withLock { if children[name] === c { children.removeValue(forKey: name) } }
+        }
+        let inode: Inode
+        if let fresh { inode = fresh } else { inode = try self.inode.lookup(name, task: task) }
         let d = Dentry(name: name, parent: self, inode: inode, readOnly: readOnly)
         if self.inode.cacheable {
             return lock.withLock { if let c = children[name] { return c }; children[name] = d; return d }
@@ -202,6 +231,12 @@ final class Dentry: @unchecked Sendable {
             d = cur.parent
         }
         return false
+    }
+
+    /// Keeps `child` in this directory's cache (a mount point and the directories above it), even on file
+    /// systems whose dentries are otherwise made afresh at each walk.
+    func keep(_ child: Dentry) {
+        lock.withLock { if children[child.name] !== child { children[child.name] = child } }
     }
 
     /// Adds a child that exists only in the Sentry's view (a mount point missing from the image).

@@ -101,7 +101,8 @@ extension Kernel {
             throw SentryError("the Gofer did not serve the container's root: \(error)")
         }
         let writesThrough = config.rootOverlay == .none && !config.rootReadOnly
-        let goferRoot = GoferInode(kernel: self, handle: handle, attributes: attrs, writable: writesThrough)
+        let goferRoot = GoferInode(kernel: self, handle: handle, attributes: attrs, writable: writesThrough,
+                                   shared: config.rootShared)
         let rootInode: Inode
         if config.rootOverlay == .memory && !config.rootReadOnly {
             do { rootInode = try OverlayInode.root(over: goferRoot) } catch {
@@ -110,7 +111,11 @@ extension Kernel {
         } else {
             rootInode = goferRoot
         }
-        let root = Dentry(name: "", parent: nil, inode: rootInode, readOnly: config.rootReadOnly)
+        let rootType = config.rootReadOnly || config.rootOverlay == .none ? "9p" : "overlay"
+        let rootMount = mountTable.make(type: rootType, source: "none", readOnly: config.rootReadOnly)
+        let root = Dentry(name: "", parent: nil, inode: rootInode, readOnly: config.rootReadOnly, mount: rootMount)
+        rootMount.attach(root: root, base: nil)
+        mountTable.insert(rootMount)
         for m in config.mounts {
             let inode: Inode
             switch m.source {
@@ -118,22 +123,24 @@ extension Kernel {
             case .dev: inode = DevRoot(kernel: self)
             case .tmpfs: inode = TmpfsInode.mountRoot(m.tmpfs)
             case .empty: inode = TmpfsInode.directory(mode: 0o555)
+            case .sysfs: inode = SysFSRoot(kernel: self)
             case .gofer(let index):
                 let (handle, attrs): (FileHandle, FileAttributes)
                 do { (handle, attrs) = try gofer.attach(bind: index) } catch {
                     throw SentryError("the Gofer did not serve bind mount \(index) for \(m.destination): \(error)")
                 }
                 // A writable bind writes through to the host: that is what a volume is for.
-                inode = GoferInode(kernel: self, handle: handle, attributes: attrs, writable: !m.readOnly)
+                inode = GoferInode(kernel: self, handle: handle, attributes: attrs, writable: !m.readOnly,
+                                   shared: config.mountsShared)
             }
-            try mount(inode, at: m.destination, readOnly: m.readOnly, root: root)
+            try mount(inode, at: m.destination, readOnly: m.readOnly, root: root, kind: Kernel.describe(m.source))
         }
         return root
     }
 
     /// Mounts `inode` at `destination`; a missing mount point is created in the Sentry's view only. A
     /// non-directory (a file bind) is mounted on a non-directory: the image's file, or a synthetic one.
-    private func mount(_ inode: Inode, at destination: String, readOnly: Bool, root: Dentry) throws {
+    private func mount(_ inode: Inode, at destination: String, readOnly: Bool, root: Dentry, kind: (type: String, source: String)) throws {
         let comps = destination.split(separator: "/").map(String.init).filter { $0 != "." && !$0.isEmpty }
         guard !comps.contains("..") else { throw SentryError("mount destination \"\(destination)\" must not contain \"..\"") }
         let isDirectory = (try? inode.stat().isDirectory) ?? true
@@ -156,8 +163,7 @@ extension Kernel {
             }
         }
         guard current !== root else { throw SentryError("mount destination \"\(destination)\": mounting over / is not supported") }
-        let base = current.top
-        base.mounted = Dentry(name: base.name, parent: base.parent, inode: inode, readOnly: readOnly)
+        _ = attach(mountTable.make(type: kind.type, source: kind.source, readOnly: readOnly), inode: inode, on: current)
     }
 }
 
