@@ -33,17 +33,23 @@ public enum GoferRole {
     /// unshare(CLONE_NEWNS) refuses multi-threaded callers.
     /// `binds` are the spec's bind sources (absolute host paths), opened here before confinement.
     public static func run(rootPath: String, socket: Int32, readOnly: Bool,
-                           binds: [(path: String, readOnly: Bool)] = []) throws(GoferRoleError) -> Never {
+                           binds: [(path: String, readOnly: Bool)] = [],
+                           hostSocketConnect: Bool = false) throws(GoferRoleError) -> Never {
         var roots: [GoferBindRoot] = []
         for bind in binds { roots.append(try GoferBindRoot(path: bind.path, readOnly: bind.readOnly)) }
+        // Before confinement: the host's /proc is gone afterwards.
+        let hostSockets: GoferHostSockets
+        do { hostSockets = try GoferHostSockets.open(connect: hostSocketConnect) } catch {
+            throw GoferRoleError(step: "open /proc/self/fd for --host-uds", errno: error)
+        }
         try confine(rootPath: rootPath, readOnly: readOnly)
         let rootFD = clinux_openat(AtFlags.AT_FDCWD, "/", Int32(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC), 0)
         if rootFD < 0 { throw GoferRoleError(step: "open / after pivot_root", errno: Errno(clinux_errno())) }
         // The kernel-level read-only filter only when nothing served may be written; otherwise the
         // server refuses writes per handle.
-        try GoferSeccomp.install(readOnly: readOnly && roots.allSatisfy(\.readOnly))
+        try GoferSeccomp.install(readOnly: readOnly && roots.allSatisfy(\.readOnly), hostSockets: hostSockets.connect)
         do {
-            try GoferServer(rootFD: rootFD, socket: socket, readOnly: readOnly, binds: roots).serve()
+            try GoferServer(rootFD: rootFD, socket: socket, readOnly: readOnly, binds: roots, hostSockets: hostSockets).serve()
         } catch {
             // Only write(2, ...) and exit are left to us now.
             let line = Array("gofer: serving: \(error)\n".utf8)

@@ -16,6 +16,8 @@ public enum GoferSeccomp {
         // File operations on held descriptors (fstat may reach the kernel as any of the three).
         SyscallNumber.close, SyscallNumber.fstat, SyscallNumber.newfstatat, SyscallNumber.statx,
         SyscallNumber.lseek, SyscallNumber.getdents64, SyscallNumber.readlinkat, SyscallNumber.fstatfs,
+        // Extended attributes, read on a descriptor reopened read-only (Xattr.swift).
+        SyscallNumber.fgetxattr, SyscallNumber.flistxattr,
         // The allocator (malloc grows with brk, large blocks with mmap) and runtime locks.
         SyscallNumber.mmap, SyscallNumber.munmap, SyscallNumber.mremap, SyscallNumber.brk,
         SyscallNumber.madvise, SyscallNumber.mprotect, SyscallNumber.futex,
@@ -25,7 +27,8 @@ public enum GoferSeccomp {
 
     /// Builds and loads the filter. `readOnly` additionally forbids, in the kernel, any openat that
     /// asks for write access, creation or truncation, and leaves out every call that changes files.
-    public static func install(readOnly: Bool) throws(GoferRoleError) {
+    /// `hostSockets` (`--host-uds=open|all`) adds socket(AF_UNIX), connect and fchdir (HostSockets.swift).
+    public static func install(readOnly: Bool, hostSockets: Bool = false) throws(GoferRoleError) {
         guard let filter = seccomp_init(SCMP_ACT_KILL_PROCESS) else {
             throw GoferRoleError(step: "seccomp_init", errno: .ENOMEM)
         }
@@ -59,9 +62,16 @@ public enum GoferSeccomp {
             // The write operations (WriteOperations.swift), each on a held descriptor and a validated name.
             for number in [SyscallNumber.ftruncate, SyscallNumber.mkdirat, SyscallNumber.mknodat, SyscallNumber.symlinkat,
                            SyscallNumber.linkat, SyscallNumber.unlinkat, SyscallNumber.renameat2, SyscallNumber.fchmod,
-                           SyscallNumber.fchownat, SyscallNumber.utimensat] {
+                           SyscallNumber.fchownat, SyscallNumber.utimensat, SyscallNumber.fsetxattr, SyscallNumber.fremovexattr] {
                 try allow(number)
             }
+        }
+        if hostSockets {
+            // Only unix sockets. fchdir is for the detached /proc/self/fd clone (HostSockets.swift): a
+            // working directory changes nothing the held descriptors do not already reach.
+            try allow(SyscallNumber.socket, [argument(0, SCMP_CMP_EQ, UInt64(SocketABI.AF_UNIX))])
+            try allow(SyscallNumber.connect)
+            try allow(SyscallNumber.fchdir)
         }
         let rc = seccomp_load(filter)
         if rc < 0 { throw GoferRoleError(step: "seccomp_load", errno: Errno(-rc)) }

@@ -37,7 +37,9 @@ final class Node {
 /// Serves the Gofer protocol for one client on one socket, from a root directory descriptor.
 /// Not thread-safe: one thread runs `serve()`.
 public final class GoferServer {
-    private let rootFD: Int32
+    let rootFD: Int32
+    /// `--host-uds`: what may be done with host unix sockets (HostSockets.swift).
+    let hostSockets: GoferHostSockets
     private let socket: Int32
     /// Whether the root is served read-only; each handle carries its own flag (binds may differ).
     let readOnly: Bool
@@ -52,8 +54,10 @@ public final class GoferServer {
     /// `rootFD` is a directory descriptor (O_PATH is enough) of the tree to serve; `socket` a connected
     /// SOCK_SEQPACKET socket to the client. The server owns neither: the caller closes both after serve().
     /// `binds` are served as further roots, by index.
-    public init(rootFD: Int32, socket: Int32, readOnly: Bool, binds: [GoferBindRoot] = []) {
+    public init(rootFD: Int32, socket: Int32, readOnly: Bool, binds: [GoferBindRoot] = [],
+                hostSockets: GoferHostSockets = .none) {
         self.rootFD = rootFD
+        self.hostSockets = hostSockets
         self.socket = socket
         self.readOnly = readOnly
         self.binds = binds
@@ -144,6 +148,9 @@ public final class GoferServer {
         case let .open(file, flags):
             donated = try open(lookup(file), flags: Int32(bitPattern: flags))
             return .open
+        case let .connectSocket(file, type):
+            donated = try connectHostSocket(lookup(file), type: type)
+            return .connectedSocket
         case let .getAttributes(file):
             return .attributes(try HostFile.attributes(lookup(file).fd))
         case let .readDirectory(directory, cookie):
@@ -162,6 +169,8 @@ public final class GoferServer {
         case let .close(file):
             guard handles.removeValue(forKey: file.raw) != nil else { throw .EBADF }
             return .close
+        case .getXattr, .setXattr, .listXattr, .removeXattr:
+            return try executeXattr(request)  // Xattr.swift
         case .create, .mkdir, .mknod, .symlink, .link, .unlink, .rename, .setAttributes:
             // Refused before any handle is even looked at: a read-only Gofer changes nothing.
             guard !allReadOnly else { throw .EROFS }
@@ -216,7 +225,7 @@ public final class GoferServer {
     /// Opens the file for I/O. Directories are reopened through their own O_PATH descriptor ("."),
     /// regular files through their parent and name with O_NOFOLLOW, then checked to be the same inode:
     /// that needs no /proc inside the confined root (a procfs descriptor would be a way out of it).
-    private func open(_ node: Node, flags: Int32) throws(Errno) -> Int32 {
+    func open(_ node: Node, flags: Int32) throws(Errno) -> Int32 {
         let access = flags & Int32(OpenFlags.O_ACCMODE)
         guard access != Int32(OpenFlags.O_ACCMODE) else { throw .EINVAL }
         let truncate = flags & Int32(OpenFlags.O_TRUNC) != 0

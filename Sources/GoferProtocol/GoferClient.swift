@@ -91,6 +91,15 @@ public final class GoferClient: Sendable {
         return fd
     }
 
+    /// A new host AF_UNIX socket of `type`, connected by the Gofer to the socket file (`--host-uds`); the
+    /// caller owns the returned descriptor. ECONNREFUSED when the Gofer does not allow it.
+    public func connectSocket(_ file: FileHandle, type: Int32) throws(Errno) -> Int32 {
+        guard case let (.connectedSocket, fd?) = try call(.connectSocket(file: file, type: UInt32(bitPattern: type))) else {
+            throw poison()
+        }
+        return fd
+    }
+
     /// The file's current attributes (fstat on the Gofer's handle; symlinks are not followed).
     public func attributes(_ file: FileHandle) throws(Errno) -> FileAttributes {
         guard case let (.attributes(a), nil) = try call(.getAttributes(file)) else { throw poison() }
@@ -200,6 +209,35 @@ public final class GoferClient: Sendable {
         return a
     }
 
+    // MARK: - Extended attributes (names must pass XattrWire.nameError; ENOSYS from an older Gofer)
+
+    /// The whole value of attribute `name` (ENODATA if the file has none by that name).
+    public func getXattr(_ file: FileHandle, _ name: [UInt8]) throws(Errno) -> [UInt8] {
+        if let e = XattrWire.nameError(name) { throw e }
+        guard case let (.xattr(.getXattr, value), nil) = try call(.getXattr(file, name: name)) else { throw poison() }
+        return value
+    }
+
+    /// setxattr with XattrWire.create / .replace; E2BIG for a value over XattrWire.maxValueSize.
+    public func setXattr(_ file: FileHandle, _ name: [UInt8], value: [UInt8], flags: UInt32) throws(Errno) {
+        if let e = XattrWire.nameError(name) { throw e }
+        guard value.count <= XattrWire.maxValueSize else { throw .E2BIG }
+        guard flags & ~XattrWire.allFlags == 0 else { throw .EINVAL }
+        guard case (.done(.setXattr), nil) = try call(.setXattr(file, name: name, value: value, flags: flags)) else { throw poison() }
+    }
+
+    /// The file's attribute names (a malformed list from the Gofer breaks the connection).
+    public func listXattr(_ file: FileHandle) throws(Errno) -> [[UInt8]] {
+        guard case let (.xattr(.listXattr, list), nil) = try call(.listXattr(file)),
+              let names = XattrWire.splitList(list) else { throw poison() }
+        return names
+    }
+
+    public func removeXattr(_ file: FileHandle, _ name: [UInt8]) throws(Errno) {
+        if let e = XattrWire.nameError(name) { throw e }
+        guard case (.done(.removeXattr), nil) = try call(.removeXattr(file, name: name)) else { throw poison() }
+    }
+
     private func created(_ request: GoferRequest) throws(Errno) -> WalkedComponent {
         guard case let (.created(op, c), nil) = try call(request), op == request.operation else { throw poison() }
         return c
@@ -263,7 +301,7 @@ public final class GoferClient: Sendable {
             guard payload.operation == request.operation else { s.broken = true; throw .EIO }
             let donates: Bool
             switch payload {
-            case .open, .created(.create, _): donates = true
+            case .open, .created(.create, _), .connectedSocket: donates = true
             default: donates = false
             }
             if donates {

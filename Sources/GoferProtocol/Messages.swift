@@ -9,7 +9,8 @@
 // (the write operations 10...17 and attachBind 18 were added that way: a Gofer that predates them
 // answers ENOSYS).
 // Layout changes of existing messages require a new version, negotiated by the handshake. An `open` or
-// `create` success reply carries exactly one host descriptor as SCM_RIGHTS; no other message carries any.
+// `create` (or `connectSocket`) success reply carries exactly one host descriptor as SCM_RIGHTS; no other
+// message carries any.
 import LinuxABI
 
 /// Operation codes. Values are part of the wire format: never renumber, only append.
@@ -34,6 +35,13 @@ public enum GoferOperation: UInt16, Sendable, CaseIterable {
     case setAttributes = 17
     /// A new handle to the root of one of the spec's bind mounts (a directory or a single file).
     case attachBind = 18
+    /// Host unix sockets (`--host-uds`), 40...49.
+    case connectSocket = 40
+    // Extended attributes (XattrWire.swift): set and remove are write operations (EROFS when read-only).
+    case getXattr = 30
+    case setXattr = 31
+    case listXattr = 32
+    case removeXattr = 33
 
     /// Operations whose success reply is a new file's handle and attributes.
     public var createsFile: Bool { [.create, .mkdir, .mknod, .symlink, .link].contains(self) }
@@ -73,6 +81,17 @@ public enum GoferRequest: Sendable, Equatable {
     /// A new handle to the root of bind mount `index` (in the order the Gofer was given them): a
     /// directory or a regular file. ENOENT for an index the Gofer does not serve.
     case attachBind(index: UInt32)
+    /// Connects a new host AF_UNIX socket of `type` (SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM) to the
+    /// socket file; the reply donates the connected descriptor. Refused with ECONNREFUSED unless the Gofer
+    /// runs with --host-uds=open or all.
+    case connectSocket(file: FileHandle, type: UInt32)
+    /// getxattr of `name` (validated by XattrWire.nameError); the reply is the whole value.
+    case getXattr(FileHandle, name: [UInt8])
+    /// setxattr with XattrWire flags (create / replace).
+    case setXattr(FileHandle, name: [UInt8], value: [UInt8], flags: UInt32)
+    /// The file's attribute names, each NUL-terminated, as listxattr(2) returns them.
+    case listXattr(FileHandle)
+    case removeXattr(FileHandle, name: [UInt8])
 
     public var operation: GoferOperation {
         switch self {
@@ -94,6 +113,11 @@ public enum GoferRequest: Sendable, Equatable {
         case .rename: .rename
         case .setAttributes: .setAttributes
         case .attachBind: .attachBind
+        case .connectSocket: .connectSocket
+        case .getXattr: .getXattr
+        case .setXattr: .setXattr
+        case .listXattr: .listXattr
+        case .removeXattr: .removeXattr
         }
     }
 }
@@ -129,6 +153,10 @@ public enum GoferReply: Sendable, Equatable {
     case setAttributes(FileAttributes)
     /// The root of a bind mount (same payload as `attach`).
     case attachedBind(FileHandle, FileAttributes)
+    /// The connected host socket is the donated descriptor.
+    case connectedSocket
+    /// A getxattr value or a listxattr list (the operation says which).
+    case xattr(GoferOperation, [UInt8])
 
     public var operation: GoferOperation {
         switch self {
@@ -145,6 +173,8 @@ public enum GoferReply: Sendable, Equatable {
         case let .done(op): op
         case .setAttributes: .setAttributes
         case .attachedBind: .attachBind
+        case .connectedSocket: .connectSocket
+        case let .xattr(op, _): op
         }
     }
 }
@@ -205,6 +235,10 @@ extension GoferWire {
             w.u64(d.raw); w.string(name); w.u64(nd.raw); w.string(newName); w.u32(flags)
         case let .setAttributes(h, changes): w.u64(h.raw); changes.encode(into: &w)
         case let .attachBind(index): w.u32(index)
+        case let .connectSocket(file, type): w.u64(file.raw); w.u32(type)
+        case let .getXattr(h, name), let .removeXattr(h, name): w.u64(h.raw); w.string(name)
+        case let .setXattr(h, name, value, flags): w.u64(h.raw); w.string(name); w.string(value); w.u32(flags)
+        case let .listXattr(h): w.u64(h.raw)
         }
         return w.bytes
     }
@@ -261,6 +295,15 @@ extension GoferWire {
         case .setAttributes:
             request = .setAttributes(FileHandle(raw: try r.u64()), try AttributeChanges.decode(from: &r))
         case .attachBind: request = .attachBind(index: try r.u32())
+        case .connectSocket: request = .connectSocket(file: FileHandle(raw: try r.u64()), type: try r.u32())
+        case .getXattr: request = .getXattr(FileHandle(raw: try r.u64()), name: try r.xattrName())
+        case .removeXattr: request = .removeXattr(FileHandle(raw: try r.u64()), name: try r.xattrName())
+        case .listXattr: request = .listXattr(FileHandle(raw: try r.u64()))
+        case .setXattr:
+            let h = FileHandle(raw: try r.u64()), name = try r.xattrName()
+            let value = try r.string(maxLength: XattrWire.maxValueSize), flags = try r.u32()
+            guard flags & ~XattrWire.allFlags == 0 else { throw .invalidValue }
+            request = .setXattr(h, name: name, value: value, flags: flags)
         }
         try r.finish()
         return GoferRequestMessage(tag: tag, request: request)
@@ -289,7 +332,8 @@ extension GoferWire {
         case let .readlink(target): w.string(target)
         case let .statfs(s): s.encode(into: &w)
         case let .created(_, c): w.u64(c.handle.raw); c.attributes.encode(into: &w)
-        case .done: break
+        case .done, .connectedSocket: break
+        case let .xattr(_, bytes): w.string(bytes)
         case let .setAttributes(a): a.encode(into: &w)
         }
         return w.bytes
@@ -344,6 +388,9 @@ extension GoferWire {
         case .unlink, .rename: reply = .done(op)
         case .setAttributes: reply = .setAttributes(try FileAttributes.decode(from: &r))
         case .attachBind: reply = .attachedBind(FileHandle(raw: try r.u64()), try FileAttributes.decode(from: &r))
+        case .connectSocket: reply = .connectedSocket
+        case .setXattr, .removeXattr: reply = .done(op)
+        case .getXattr, .listXattr: reply = .xattr(op, try r.string(maxLength: XattrWire.maxValueSize))
         }
         try r.finish()
         return GoferReplyMessage(tag: tag, reply: reply)

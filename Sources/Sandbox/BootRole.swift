@@ -95,6 +95,7 @@ public enum BootRole {
         config.rootOverlay = runtime.overlay2 == .none ? .none : .memory
         config.rootShared = runtime.fileAccess == .shared
         config.mountsShared = runtime.fileAccessMounts == .shared
+        config.hostUDSConnect = runtime.hostUDS.allowsOpen
         config.mounts = plan.mounts.map { mount in
             let source: SentryMountSource
             switch mount.kind {

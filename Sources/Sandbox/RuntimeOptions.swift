@@ -19,11 +19,20 @@ public struct RuntimeOptions: Sendable, Equatable {
     /// stat so changes made on the host are seen. As in gVisor the root is exclusive and mounts shared.
     public var fileAccess: FileAccess = .exclusive
     public var fileAccessMounts: FileAccess = .shared
+    /// `--host-uds` (gVisor's flag): whether the app may connect to (`open`) or create (`create`) host
+    /// unix sockets on Gofer-served mounts. Only `open` is implemented; `create` is refused at bind().
+    public var hostUDS: HostUDS = .none
 
     public init() {}
 
     public enum FileAccess: String, Sendable, Equatable {
         case exclusive, shared
+    }
+
+    /// `--host-uds` values.
+    public enum HostUDS: String, Sendable, Equatable {
+        case none, open, create, all
+        public var allowsOpen: Bool { self == .open || self == .all }
     }
 
     /// `--overlay2` values: an in-memory overlay on the root (the default), or none (write through).
@@ -58,7 +67,7 @@ public struct RuntimeOptions: Sendable, Equatable {
     public var roleArguments: [String] {
         var args = ["--root", root, "--log-format", logFormat.rawValue, "--platform", platform, "--network", network,
                     "--overlay2", overlay2.rawValue, "--file-access", fileAccess.rawValue,
-                    "--file-access-mounts", fileAccessMounts.rawValue]
+                    "--file-access-mounts", fileAccessMounts.rawValue, "--host-uds", hostUDS.rawValue]
         if debug { args.append("--debug") }
         if strace { args.append("--strace") }
         return args
@@ -75,7 +84,7 @@ public enum CommandLineParser {
     }
 
     static let valueFlags: Set<String> = ["root", "log", "log-format", "debug-log", "platform", "network", "overlay2",
-                                          "file-access", "file-access-mounts"]
+                                          "file-access", "file-access-mounts", "host-uds"]
     static let boolFlags: Set<String> = ["debug", "strace", "systemd-cgroup", "help", "version"]
 
     /// Parses `arguments` (without argv[0]).
@@ -146,6 +155,12 @@ public enum CommandLineParser {
                 throw RuntimeError("flag --overlay2: \"\(value)\" is not supported (expected root:memory or none)")
             }
             options.overlay2 = overlay
+        case "host-uds":
+            // gVisor spells "none" as the empty string.
+            guard let mode = RuntimeOptions.HostUDS(rawValue: value.isEmpty ? "none" : value) else {
+                throw RuntimeError("flag --host-uds: unknown value \"\(value)\" (expected none, open, create or all)")
+            }
+            options.hostUDS = mode
         case "file-access", "file-access-mounts":
             guard let access = RuntimeOptions.FileAccess(rawValue: value) else {
                 throw RuntimeError("flag --\(name): \"\(value)\" is not supported (expected exclusive or shared)")

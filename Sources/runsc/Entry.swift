@@ -87,6 +87,11 @@ struct Runsc: ParsableCommand {
                   --network MODE        none (sandbox and host are not supported yet)
                   --overlay2 MODE       root:memory (default: changes to the root stay in sandbox memory)
                                         or none (changes are written through to the rootfs)
+                  --file-access MODE    exclusive (default) or shared: the root's files may change on the host
+                  --file-access-mounts MODE  shared (default) or exclusive, for bind mounts
+                  --host-uds MODE       none (default), open, create or all: connect to host unix sockets
+                                        found on the container's mounts (open, all)
+                  --systemd-cgroup      linux.cgroupsPath is systemd's slice:prefix:name
                   --strace              log every app syscall
                   --version             print the version
                 """,

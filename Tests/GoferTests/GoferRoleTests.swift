@@ -236,6 +236,12 @@ final class GoferRoleTests: XCTestCase {
             let a = try client.setAttributes(moved[1].handle, c)
             XCTAssertEqual(a.size, 4)
             XCTAssertEqual(a.mode, FileMode.S_IFREG | 0o640)
+            // Extended attributes (Xattr.swift): fsetxattr/fgetxattr/flistxattr/fremovexattr on a reopened
+            // file, through the confined gofer's allowlist.
+            try client.setXattr(moved[1].handle, Array("user.k".utf8), value: Array("v".utf8), flags: 0)
+            XCTAssertEqual(try client.getXattr(moved[1].handle, Array("user.k".utf8)), Array("v".utf8))
+            XCTAssertTrue(try client.listXattr(moved[1].handle).contains(Array("user.k".utf8)))
+            try client.removeXattr(moved[1].handle, Array("user.k".utf8))
             try client.unlink(d.handle, Array("fifo".utf8), removeDirectory: false)
             try client.unlink(root, Array("d".utf8), removeDirectory: true)
             XCTAssertEqual(try tree.lstatAttributes("root/new").mode, FileMode.S_IFREG | 0o600, "the host umask does not apply")

@@ -100,7 +100,8 @@ final class InProcessGofer {
 
     /// With `raw`, the test gets the client end as `rawSocket` instead of a GoferClient.
     /// `binds` (host path, read-only) are opened on the server thread and served by index.
-    init(root: String, readOnly: Bool = true, raw: Bool = false, binds: [(path: String, readOnly: Bool)] = []) throws {
+    init(root: String, readOnly: Bool = true, raw: Bool = false, binds: [(path: String, readOnly: Bool)] = [],
+         hostSockets: GoferHostSockets = .none) throws {
         let (a, b) = try GoferSocket.pair()
         let rootFD = clinux_openat(AtFlags.AT_FDCWD, root, Int32(OpenFlags.O_PATH | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC), 0)
         guard rootFD >= 0 else { throw Errno(clinux_errno()) }
@@ -112,7 +113,7 @@ final class InProcessGofer {
                 for bind in binds {
                     do throws(GoferRoleError) { roots.append(try GoferBindRoot(path: bind.path, readOnly: bind.readOnly)) } catch { throw error.errno }
                 }
-                try GoferServer(rootFD: rootFD, socket: b, readOnly: readOnly, binds: roots).serve()
+                try GoferServer(rootFD: rootFD, socket: b, readOnly: readOnly, binds: roots, hostSockets: hostSockets).serve()
             } catch {
                 failure = error
             }

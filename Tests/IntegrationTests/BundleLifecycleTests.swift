@@ -81,6 +81,26 @@ final class BundleLifecycleTests: XCTestCase {
         }
     }
 
+    func testRuncCreateFlagsAndRunDetach() throws {
+        let bundle = try harness.makeBusyboxBundle(args: ["sleep", "100"])
+        // containerd passes these with NoPivotRoot/NoNewKeyring: accepted.
+        let create = try harness.runsc(["create", "--no-pivot", "--no-new-keyring", "--bundle", bundle, "rf1"])
+        XCTAssertEqual(create.status, 0, create.stderr)
+        XCTAssertEqual(try harness.runsc(["delete", "--force", "rf1"]).status, 0)
+        let preserve = try harness.runsc(["create", "--preserve-fds", "2", "--bundle", bundle, "rf2"])
+        XCTAssertNotEqual(preserve.status, 0)
+        XCTAssertTrue(preserve.stderr.contains("--preserve-fds 2"), preserve.stderr)
+        XCTAssertFalse(harness.stateDirectoryExists("rf2"))
+
+        // run -d: created and started, then the CLI returns while the container runs.
+        let run = try harness.runsc(["run", "-d", "--bundle", bundle, "rf3"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(try harness.state("rf3")["status"] as? String, "running")
+        XCTAssertEqual(try harness.runsc(["kill", "rf3", "KILL"]).status, 0)
+        XCTAssertTrue(try harness.runsc(["wait", "rf3"]).stdout.contains("\"exitStatus\":137"))
+        XCTAssertEqual(try harness.runsc(["delete", "rf3"]).status, 0)
+    }
+
     func testInitWithoutAHandlerOutlivesSIGTERM() throws {
         let bundle = try harness.makeBusyboxBundle(args: ["sleep", "100"])
         XCTAssertEqual(try harness.runsc(["create", "--bundle", bundle, "k3"]).status, 0)

@@ -45,6 +45,16 @@ final class PodmanTests: XCTestCase {
         XCTAssertEqual(result.stdout, "hi from podman\n")
     }
 
+    func testRunWithATerminal() throws {
+        let result = try ClientHarness.runOnTerminal([Self.podman, "--root", Self.base + "/storage", "--runroot", Self.base + "/run",
+                                                      "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+                                                      "--runtime", ClientHarness.runsc, "run", "-it", "--rm", "--network=none",
+                                                      Self.image, "sh"])
+        XCTAssertTrue(result.stdout.contains("hi\r\n/dev/pts/0\r\n"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("^C"), result.stdout)
+        XCTAssertTrue(result.stdout.hasSuffix("status=3\n"), result.stdout)
+    }
+
     func testExecInADetachedContainer() throws {
         let name = "runsc-podman-" + UUID().uuidString.prefix(6).lowercased()
         let started = try podman(["run", "-d", "--name", name, "--network=none", Self.image, "sleep", "60"])

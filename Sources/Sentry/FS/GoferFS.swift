@@ -166,6 +166,20 @@ final class GoferInode: Inode, @unchecked Sendable {
         changed(); destination.changed()
     }
 
+    // Extended attributes on the Gofer's file; a Gofer too old for them (ENOSYS) has none to offer.
+    override func getXattr(_ name: [UInt8]) throws(Errno) -> [UInt8] {
+        do throws(Errno) { return try kernel.gofer.getXattr(handle, name) } catch .ENOSYS { throw Errno.EOPNOTSUPP }
+    }
+    override func setXattr(_ name: [UInt8], value: [UInt8], flags: UInt32) throws(Errno) {
+        do throws(Errno) { try kernel.gofer.setXattr(handle, name, value: value, flags: flags) } catch .ENOSYS { throw Errno.EOPNOTSUPP }
+    }
+    override func listXattr() throws(Errno) -> [[UInt8]] {
+        do throws(Errno) { return try kernel.gofer.listXattr(handle) } catch .ENOSYS { return [] }
+    }
+    override func removeXattr(_ name: [UInt8]) throws(Errno) {
+        do throws(Errno) { try kernel.gofer.removeXattr(handle, name) } catch .ENOSYS { throw Errno.EOPNOTSUPP }
+    }
+
     override func setAttributes(_ changes: AttributeChanges) throws(Errno) {
         update(try kernel.gofer.setAttributes(handle, changes))
     }

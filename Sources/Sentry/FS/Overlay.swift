@@ -152,6 +152,10 @@ final class OverlayInode: Inode, @unchecked Sendable {
         }
         st.nlink = 1
         copy.attributes = st
+        // The app's own attributes travel with the file (user.* only: the rest is the host's business).
+        for name in (try? lower.listXattr()) ?? [] where XattrWire.name(name, isIn: "user.") {
+            if let value = try? lower.getXattr(name) { try? copy.xattrs.set(name, value, flags: 0) }
+        }
         upper = copy
     }
 
@@ -273,6 +277,33 @@ final class OverlayInode: Inode, @unchecked Sendable {
                 u.lock.withLock { if u.attributes.nlink > 0 { u.attributes.nlink -= 1 } }
             }
         }
+    }
+
+    // Extended attributes: read from the upper copy if there is one, else from the lower file; changes
+    // copy the file up first.
+    override func getXattr(_ name: [UInt8]) throws(Errno) -> [UInt8] {
+        let (upper, lower) = fs.lock.withLock { (self.upper, self.lower) }
+        if let upper { return try upper.getXattr(name) }
+        guard let lower else { throw Errno.ENODATA }
+        return try lower.getXattr(name)
+    }
+    override func listXattr() throws(Errno) -> [[UInt8]] {
+        let (upper, lower) = fs.lock.withLock { (self.upper, self.lower) }
+        if let upper { return try upper.listXattr() }
+        return try lower?.listXattr() ?? []
+    }
+    override func setXattr(_ name: [UInt8], value: [UInt8], flags: UInt32) throws(Errno) {
+        try copiedUp().setXattr(name, value: value, flags: flags)
+    }
+    override func removeXattr(_ name: [UInt8]) throws(Errno) { try copiedUp().removeXattr(name) }
+
+    private func copiedUp() throws(Errno) -> TmpfsInode {
+        let upper = try fs.lock.withLock { () throws(Errno) -> TmpfsInode? in
+            try copyUpLocked()
+            return self.upper
+        }
+        guard let upper else { throw Errno.EIO }
+        return upper
     }
 
     override func setAttributes(_ changes: AttributeChanges) throws(Errno) {

@@ -7,6 +7,8 @@ final class TmpfsInode: Inode, @unchecked Sendable {
     var entries: [String: TmpfsInode] = [:]
     var data = FileData()
     var target: String = ""
+    /// Extended attributes (XattrStore.swift), guarded by `lock`.
+    var xattrs = XattrStore()
     static let device: UInt64 = 0x2d
     /// The budget of the tmpfs mount this file belongs to (nil: unlimited, e.g. the root overlay's upper layer).
     let volume: TmpfsVolume?
@@ -235,6 +237,17 @@ final class TmpfsInode: Inode, @unchecked Sendable {
             try attributes.apply(c, data: data)
             volume?.shrink(from: old, to: data.count)
         }
+    }
+
+    override func getXattr(_ name: [UInt8]) throws(Errno) -> [UInt8] {
+        try lock.withLock { () throws(Errno) -> [UInt8] in try xattrs.get(name) }
+    }
+    override func setXattr(_ name: [UInt8], value: [UInt8], flags: UInt32) throws(Errno) {
+        try lock.withLock { () throws(Errno) in try xattrs.set(name, value, flags: flags); attributes.ctime = .now() }
+    }
+    override func listXattr() throws(Errno) -> [[UInt8]] { lock.withLock { xattrs.names } }
+    override func removeXattr(_ name: [UInt8]) throws(Errno) {
+        try lock.withLock { () throws(Errno) in try xattrs.remove(name); attributes.ctime = .now() }
     }
 }
 

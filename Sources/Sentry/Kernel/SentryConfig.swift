@@ -85,6 +85,9 @@ public struct SentryConfig: Sendable {
     /// Sentry's back (on the host), so walks and stats ask the Gofer every time instead of keeping answers.
     public var rootShared = false
     public var mountsShared = true
+    /// `--host-uds=open|all`: connect() to a host socket file on a Gofer mount asks the Gofer for a
+    /// connected host socket (Net/HostUnixSocket.swift); otherwise it is refused with ECONNREFUSED.
+    public var hostUDSConnect = false
     public var mounts: [SentryMount] = [
         SentryMount(destination: "/proc", source: .proc, readOnly: false),
         SentryMount(destination: "/dev", source: .dev, readOnly: false),

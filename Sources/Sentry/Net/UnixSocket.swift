@@ -76,6 +76,8 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
     var receiveTimeout: UInt64?, sendTimeout: UInt64?
     /// Set by bind(); server-side sockets report their listener's name without owning it.
     var ownsName = false
+    /// Set by connect() to a host socket file (`--host-uds`, HostUnixSocket.swift): I/O goes there.
+    var hostPeer: HostUnixPeer?
 
     init(type: Int32, task: Task, flags: Int) {
         self.type = type
@@ -132,7 +134,11 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
     /// connect(2) of a stream/seqpacket socket: queues a new server-side socket on the listener.
     func connect(to address: UnixAddress, task: Task) throws(Errno) {
         if type == SocketABI.SOCK_DGRAM { return try connectDatagram(to: address, task: task) }
-        let listener = try UnixNamespace.shared.lookup(address, type: type, task: task)
+        let listener: UnixSocket
+        do { listener = try UnixNamespace.shared.lookup(address, type: type, task: task) } catch {
+            if error == .ECONNREFUSED, try connectHost(address, task: task) { return }
+            throw error
+        }
         let nonblock = nonBlocking
         try task.block(on: [listener.queue.waiters]) { () throws(Errno) -> Bool in
             try UnixSocket.locked { () throws(Errno) -> Bool in
@@ -167,7 +173,11 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
     }
 
     private func connectDatagram(to address: UnixAddress, task: Task) throws(Errno) {
-        let target = try UnixNamespace.shared.lookup(address, type: type, task: task)
+        let target: UnixSocket
+        do { target = try UnixNamespace.shared.lookup(address, type: type, task: task) } catch {
+            if error == .ECONNREFUSED, try connectHost(address, task: task) { return }
+            throw error
+        }
         try UnixSocket.locked { () throws(Errno) in
             guard target.type == type else { throw Errno.EPROTOTYPE }
             guard !target.released else { throw Errno.ECONNREFUSED }
@@ -220,6 +230,7 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
 
     func shutdown(_ how: Int32) throws(Errno) {
         guard how >= SocketABI.SHUT_RD, how <= SocketABI.SHUT_RDWR else { throw Errno.EINVAL }
+        if let host = hostConnection { try host.shutdown(how) }
         let p: UnixSocket? = try UnixSocket.locked { () throws(Errno) -> UnixSocket? in
             let rd = how != SocketABI.SHUT_WR, wr = how != SocketABI.SHUT_RD
             if rd { receiveShut = true }
@@ -237,6 +248,7 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
 
     func peerAddress() throws(Errno) -> UnixAddress {
         try UnixSocket.locked { () throws(Errno) -> UnixAddress in
+            if state == .connected, let host = hostPeer { return host.address }
             guard state == .connected, let p = peer else { throw Errno.ENOTCONN }
             return p.local ?? .unnamed
         }
@@ -250,6 +262,7 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
         var toNotify: [UnixSocket] = []
         let name: UnixAddress? = UnixSocket.stateLock.withLock {
             released = true
+            hostPeer?.close()
             for m in incoming { dropped += m.rights }
             let hadUnread = !incoming.isEmpty
             incoming = []; incomingBytes = 0
@@ -279,7 +292,8 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
     // MARK: Poll
 
     override func pollEvents(task: Task?) -> UInt32 {
-        UnixSocket.stateLock.withLock {
+        if let host = hostConnection { return host.pollEvents() }
+        return UnixSocket.stateLock.withLock {
             var e: UInt32 = 0
             if state == .listening { return backlog.isEmpty ? 0 : PollEvents.POLLIN | PollEvents.POLLRDNORM }
             if pendingError != nil { e |= PollEvents.POLLERR }
@@ -295,6 +309,9 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
             return e
         }
     }
+
+    /// A host-connected socket cannot notify: pollers look at it again on a short interval.
+    override var readinessNeedsRecheck: Bool { hostConnection != nil }
 
     override func read(_ buffers: [UnsafeMutableRawBufferPointer], at: Int64?, task: Task) throws(Errno) -> Int {
         if at != nil { throw Errno.ESPIPE }

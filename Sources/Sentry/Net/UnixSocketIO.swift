@@ -25,7 +25,13 @@ extension UnixSocket {
         var pending = rights
         defer { dropInFlight(pending) }
         let creds = credentials ?? UnixCredentials(task: task)
-        do {
+        do throws(Errno) {
+            if let host = hostConnection {
+                // Sandbox files never reach the host (HostUnixSocket.swift); pending are dropped by the defer.
+                guard rights.isEmpty else { throw Errno.EPERM }
+                if address != nil { throw Errno.EISCONN }
+                return try host.send(data, flags: flags, nonBlocking: nonBlocking(flags), task: task)
+            }
             if type == SocketABI.SOCK_DGRAM { return try sendDatagram(data, rights: &pending, credentials: creds, to: address, flags: flags, task: task) }
             return try sendConnected(data, rights: &pending, credentials: creds, to: address, flags: flags, task: task)
         } catch {
@@ -126,6 +132,9 @@ extension UnixSocket {
 
     /// Receives into `buffers`. Passed files come back in `rights` with one reference each for the caller.
     func receive(into buffers: [UnsafeMutableRawBufferPointer], flags: Int32, task: Task) throws(Errno) -> UnixReceived {
+        if let host = hostConnection {
+            return try host.receive(into: buffers, flags: flags, nonBlocking: nonBlocking(flags), task: task)
+        }
         let want = buffers.reduce(0) { $0 + $1.count }
         let deadline = UnixSocket.stateLock.withLock { receiveTimeout }.map { monotonicNanoseconds() &+ $0 }
         var result = UnixReceived()

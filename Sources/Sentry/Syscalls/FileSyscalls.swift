@@ -303,27 +303,7 @@ extension SyscallTable {
             try t.mm.copyOut(a.a1, t.kernel.statfsBytes(for: d)); return 0
         }
         registerFileChangeSyscalls()
-        // Extended attributes: no file here carries any yet (ENODATA / empty lists), and none can be set.
-        for n in [SyscallNumber.getxattr, SyscallNumber.lgetxattr] {
-            register(n) { (t, a) throws(Errno) -> Int in
-                _ = try t.kernel.resolve(task: t, path: try t.mm.readString(a.a0), follow: n == SyscallNumber.getxattr)
-                throw Errno.ENODATA
-            }
-        }
-        for n in [SyscallNumber.listxattr, SyscallNumber.llistxattr] {
-            register(n) { (t, a) throws(Errno) -> Int in
-                _ = try t.kernel.resolve(task: t, path: try t.mm.readString(a.a0), follow: n == SyscallNumber.listxattr)
-                return 0
-            }
-        }
-        register(SyscallNumber.fgetxattr) { (t, a) throws(Errno) -> Int in _ = try t.fdTable.get(a.int0); throw Errno.ENODATA }
-        register(SyscallNumber.flistxattr) { (t, a) throws(Errno) -> Int in _ = try t.fdTable.get(a.int0); return 0 }
-        for n in [SyscallNumber.setxattr, SyscallNumber.lsetxattr, SyscallNumber.removexattr, SyscallNumber.lremovexattr] {
-            register(n) { (t, a) throws(Errno) -> Int in try t.kernel.refuseChange(t, dirfd: AtFlags.AT_FDCWD, pathAddress: a.a0) }
-        }
-        for n in [SyscallNumber.fsetxattr, SyscallNumber.fremovexattr] {
-            register(n) { (t, a) throws(Errno) -> Int in try t.kernel.refuseFDChange(t, a.int0) }
-        }
+        registerXattrSyscalls()  // XattrSyscalls.swift
     }
 }
 
@@ -344,18 +324,5 @@ extension Kernel {
         if mode & 2 != 0 && d.readOnly && !(st.mode & FileMode.S_IFMT == FileMode.S_IFCHR) { throw Errno.EROFS }
         try checkAccess(task, st, read: mode & 4 != 0, write: mode & 2 != 0, execute: mode & 1 != 0)
         return 0
-    }
-
-    func refuseChange(_ task: Task, dirfd: Int32, pathAddress: UInt64) throws(Errno) -> Int {
-        let path = try task.mm.readString(pathAddress)
-        let (parent, _) = try resolveParent(task: task, path: path, start: try startDentry(task, dirfd, path: path))
-        if parent.readOnly { throw Errno.EROFS }
-        throw Errno.EPERM
-    }
-
-    func refuseFDChange(_ task: Task, _ fd: Int32) throws(Errno) -> Int {
-        let f = try task.fdTable.get(fd)
-        if let d = f.dentry, d.readOnly { throw Errno.EROFS }
-        throw Errno.EINVAL
     }
 }

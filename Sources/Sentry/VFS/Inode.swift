@@ -136,6 +136,14 @@ class Inode: @unchecked Sendable {
     /// renameat2 within one file system (EXDEV otherwise); `flags` are RENAME_NOREPLACE/EXCHANGE.
     func rename(_ name: String, to newDirectory: Inode, _ newName: String, flags: UInt32) throws(Errno) { throw Errno.EPERM }
     func setAttributes(_ changes: AttributeChanges) throws(Errno) { throw Errno.EPERM }
+
+    // Extended attributes (XattrSyscalls.swift has checked the name, size, namespace and permissions).
+    // The defaults are a file system without attributes: set/get/remove EOPNOTSUPP, an empty list.
+    func getXattr(_ name: [UInt8]) throws(Errno) -> [UInt8] { throw Errno.EOPNOTSUPP }
+    /// `flags` are XATTR_CREATE (EEXIST if present) / XATTR_REPLACE (ENODATA if absent).
+    func setXattr(_ name: [UInt8], value: [UInt8], flags: UInt32) throws(Errno) { throw Errno.EOPNOTSUPP }
+    func listXattr() throws(Errno) -> [[UInt8]] { [] }
+    func removeXattr(_ name: [UInt8]) throws(Errno) { throw Errno.EOPNOTSUPP }
 }
 
 /// A dentry: a name in the tree of files the sandbox sees. Mounted file systems hang off their mount point.
