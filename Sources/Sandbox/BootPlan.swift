@@ -27,6 +27,8 @@ public struct PlannedMount: Sendable, Equatable {
     public var bindIndex: Int? = nil
     /// For `.tmpfs`: its size=, nr_inodes=, mode=, uid= and gid= options.
     public var tmpfs: PlannedTmpfs? = nil
+    /// The nosuid, nodev and noexec options: the mount's flags in the Sentry (execve EACCES on noexec, ...).
+    public var noSUID = false, noDev = false, noExec = false
 }
 
 /// Everything the boot needs from the spec, checked.
@@ -117,6 +119,13 @@ public struct BootPlan: Sendable, Equatable {
             }
             mounts.append(PlannedMount(destination: mount.destination, kind: kind, readOnly: readOnly || kind == .empty,
                                        tmpfs: kind == .tmpfs ? try PlannedTmpfs.parse(options, mountIndex: index) : nil))
+        }
+        // nosuid/nodev/noexec as the mounts' flags (docker gives them for /proc, /sys, /dev/shm, tmpfs, volumes).
+        for i in mounts.indices {
+            guard let options = (spec.mounts ?? []).last(where: { $0.destination == mounts[i].destination })?.options else { continue }
+            mounts[i].noSUID = options.contains("nosuid")
+            mounts[i].noDev = options.contains("nodev")
+            mounts[i].noExec = options.contains("noexec")
         }
         try checkHostSharing(spec, skipped: &skipped)
         var plan = BootPlan(

@@ -113,7 +113,9 @@ public enum BootRole {
                 options = TmpfsOptions(sizeLimit: t.sizeLimit(memory: plan.memoryLimit ?? physical), inodeLimit: t.inodes,
                                        mode: t.mode, uid: t.uid, gid: t.gid)
             }
-            return SentryMount(destination: mount.destination, source: source, readOnly: mount.readOnly, tmpfs: options)
+            var planned = SentryMount(destination: mount.destination, source: source, readOnly: mount.readOnly, tmpfs: options)
+            (planned.noSUID, planned.noDev, planned.noExec) = (mount.noSUID, mount.noDev, mount.noExec)
+            return planned
         }
         config.rlimits = plan.rlimits.mapValues { ($0.soft, $0.hard) }
         config.capabilities = plan.capabilities

@@ -44,9 +44,9 @@ public struct RuntimeFeatures: Encodable, Sendable {
             ociVersionMax: Spec.version,
             // Run by the CLI on the host (Hooks.swift); createContainer/startContainer are refused.
             hooks: ["prestart", "createRuntime", "poststart", "poststop"],
-            // Honoured: ro/rw (the Sentry and the Gofer refuse writes) and bind/rbind (served by the Gofer).
-            // nosuid, nodev, noexec and propagation flags are accepted without effect, so they are not listed.
-            mountOptions: ["bind", "rbind", "ro", "rw"],
+            // Honoured: ro/rw (the Sentry and the Gofer refuse writes), bind/rbind (served by the Gofer) and
+            // nosuid/nodev/noexec (the mount's flags in the Sentry). Propagation flags have no effect: not listed.
+            mountOptions: ["bind", "nodev", "noexec", "nosuid", "rbind", "ro", "rw"],
             linux: Linux(
                 // The Sentry gives every container its own mount, pid, ipc, uts and network namespace (and the
                 // sandbox process a user namespace), whatever the spec lists; a spec cannot join host namespaces.

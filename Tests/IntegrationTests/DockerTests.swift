@@ -47,6 +47,10 @@ final class DockerTests: XCTestCase {
         XCTAssertEqual(lines.count, 3, sys.stdout)
         XCTAssertTrue(lines.first?.hasPrefix("0") == true, sys.stdout)
         XCTAssertEqual(Array(lines.dropFirst()), ["0", "0"], "masked paths must be empty: \(sys.stdout)")
+
+        // docker's /dev/shm is noexec: a program copied there does not run (126, as on runc).
+        let shm = try docker.run(["--rm"], ["sh", "-c", "cp /bin/busybox /dev/shm/b && /dev/shm/b true; echo $?"])
+        XCTAssertEqual(shm.stdout, "126\n", shm.stderr)
     }
 
     func testReadOnlyRootTmpfsAndVolumes() throws {
@@ -169,6 +173,12 @@ final class DockerTests: XCTestCase {
         XCTAssertEqual(started.status, 0, started.stderr)
         let id = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         defer { _ = try? docker(["rm", "-f", id]) }
+        // docker run -t: /dev/console is the container's terminal (absent without one, as on runc).
+        let console = try docker.run(["--rm", "-t"], ["sh", "-c", "echo to-console > /dev/console; ls /dev/console"])
+        XCTAssertEqual(console.stdout, "to-console\r\n/dev/console\r\n", console.stderr)
+        let noConsole = try docker.run(["--rm"], ["ls", "/dev/console"])
+        XCTAssertNotEqual(noConsole.status, 0, noConsole.stdout)
+
         let exec = try interactive(["exec", "-it", id, "sh"])
         XCTAssertTrue(exec.contains("hi\r\n/dev/pts/"), exec)
         XCTAssertTrue(exec.hasSuffix("status=3\n"), exec)

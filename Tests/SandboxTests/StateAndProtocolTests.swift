@@ -142,13 +142,15 @@ final class BootPlanTests: XCTestCase {
         var shm = PlannedTmpfs()  // the default spec's "mode=1777", "size=65536k"
         shm.sizeBytes = 65536 << 10
         XCTAssertEqual(plan.argv, ["sh"])
+        // nosuid/nodev/noexec become the mounts' flags (runc's default spec: /dev is only nosuid).
+        let all = (noSUID: true, noDev: true, noExec: true)
         XCTAssertEqual(plan.mounts, [
             PlannedMount(destination: "/proc", kind: .proc, readOnly: false),
-            PlannedMount(destination: "/dev", kind: .dev, readOnly: false),
+            PlannedMount(destination: "/dev", kind: .dev, readOnly: false, noSUID: true),
             // devpts on /dev/pts is the Sentry /dev's own (DevPTS.swift): nothing is mounted over it.
-            PlannedMount(destination: "/dev/shm", kind: .tmpfs, readOnly: false, tmpfs: shm),
-            PlannedMount(destination: "/dev/mqueue", kind: .empty, readOnly: true),
-            PlannedMount(destination: "/sys", kind: .sysfs, readOnly: true),
+            PlannedMount(destination: "/dev/shm", kind: .tmpfs, readOnly: false, tmpfs: shm, noSUID: all.noSUID, noDev: all.noDev, noExec: all.noExec),
+            PlannedMount(destination: "/dev/mqueue", kind: .empty, readOnly: true, noSUID: true, noDev: true, noExec: true),
+            PlannedMount(destination: "/sys", kind: .sysfs, readOnly: true, noSUID: true, noDev: true, noExec: true),
         ])
         XCTAssertEqual(plan.hostname, "runsc")
         XCTAssertTrue(plan.rootReadOnly)

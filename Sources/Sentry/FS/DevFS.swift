@@ -82,7 +82,7 @@ final class DevRoot: SyntheticDirectory, @unchecked Sendable {
             ("pts", DevPTSDirectory(kernel: kernel)),
             ("ptmx", PtmxInode(device: devDevice)),
             ("tty", ControllingTTYInode(device: devDevice)),
-        ]
+        ] + (kernel.config.consoleFD >= 0 ? [("console", ConsoleInode(device: devDevice))] : [])
         super.init(mode: 0o755, device: devDevice)
     }
     override func children(task: Task?) -> [(String, Inode)] { entries }

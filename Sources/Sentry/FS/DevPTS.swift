@@ -189,6 +189,16 @@ final class PtmxInode: TTYDeviceNodeInode, @unchecked Sendable {
     }
 }
 
+/// /dev/console (5:1), present when the container has a terminal (process.terminal): that terminal, as
+/// runc binds the console pty there.
+final class ConsoleInode: TTYDeviceNodeInode, @unchecked Sendable {
+    init(device: UInt64) { super.init(device: device, minor: 1) }
+    override func open(_ flags: Int, dentry: Dentry, task: Task) throws(Errno) -> FileDescription {
+        guard let bridge = task.kernel.consoleLock.withLock({ task.kernel.consoles.first }) else { throw Errno.ENXIO }
+        return try ReplicaInode(terminal: bridge.terminal).open(flags, dentry: dentry, task: task)
+    }
+}
+
 /// /dev/tty (5:0): the caller's controlling terminal (ENXIO without one).
 final class ControllingTTYInode: TTYDeviceNodeInode, @unchecked Sendable {
     init(device: UInt64) { super.init(device: device, minor: 0) }

@@ -38,6 +38,8 @@ public struct SentryMount: Sendable, Equatable {
     public var readOnly: Bool
     /// Used when `source` is `.tmpfs`.
     public var tmpfs: TmpfsOptions
+    /// The spec's nosuid/nodev/noexec options (as mount(2) flags of this mount).
+    public var noSUID = false, noDev = false, noExec = false
     public init(destination: String, source: SentryMountSource, readOnly: Bool, tmpfs: TmpfsOptions = TmpfsOptions()) {
         self.destination = destination; self.source = source; self.readOnly = readOnly; self.tmpfs = tmpfs
     }

@@ -133,14 +133,16 @@ extension Kernel {
                 inode = GoferInode(kernel: self, handle: handle, attributes: attrs, writable: !m.readOnly,
                                    shared: config.mountsShared)
             }
-            try mount(inode, at: m.destination, readOnly: m.readOnly, root: root, kind: Kernel.describe(m.source))
+            try mount(inode, at: m.destination, readOnly: m.readOnly, root: root, kind: Kernel.describe(m.source),
+                      flags: (m.noSUID, m.noDev, m.noExec))
         }
         return root
     }
 
     /// Mounts `inode` at `destination`; a missing mount point is created in the Sentry's view only. A
     /// non-directory (a file bind) is mounted on a non-directory: the image's file, or a synthetic one.
-    private func mount(_ inode: Inode, at destination: String, readOnly: Bool, root: Dentry, kind: (type: String, source: String)) throws {
+    private func mount(_ inode: Inode, at destination: String, readOnly: Bool, root: Dentry, kind: (type: String, source: String),
+                       flags: (noSUID: Bool, noDev: Bool, noExec: Bool) = (false, false, false)) throws {
         let comps = destination.split(separator: "/").map(String.init).filter { $0 != "." && !$0.isEmpty }
         guard !comps.contains("..") else { throw SentryError("mount destination \"\(destination)\" must not contain \"..\"") }
         let isDirectory = (try? inode.stat().isDirectory) ?? true
@@ -163,7 +165,9 @@ extension Kernel {
             }
         }
         guard current !== root else { throw SentryError("mount destination \"\(destination)\": mounting over / is not supported") }
-        _ = attach(mountTable.make(type: kind.type, source: kind.source, readOnly: readOnly), inode: inode, on: current)
+        let made = mountTable.make(type: kind.type, source: kind.source, readOnly: readOnly)
+        (made.noSUID, made.noDev, made.noExec) = flags
+        _ = attach(made, inode: inode, on: current)
     }
 }
 
