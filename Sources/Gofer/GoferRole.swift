@@ -34,12 +34,12 @@ public enum GoferRole {
     /// `binds` are the spec's bind sources (absolute host paths), opened here before confinement.
     public static func run(rootPath: String, socket: Int32, readOnly: Bool,
                            binds: [(path: String, readOnly: Bool)] = [],
-                           hostSocketConnect: Bool = false) throws(GoferRoleError) -> Never {
+                           hostSocketConnect: Bool = false, hostSocketCreate: Bool = false) throws(GoferRoleError) -> Never {
         var roots: [GoferBindRoot] = []
         for bind in binds { roots.append(try GoferBindRoot(path: bind.path, readOnly: bind.readOnly)) }
         // Before confinement: the host's /proc is gone afterwards.
         let hostSockets: GoferHostSockets
-        do { hostSockets = try GoferHostSockets.open(connect: hostSocketConnect) } catch {
+        do { hostSockets = try GoferHostSockets.open(connect: hostSocketConnect, create: hostSocketCreate) } catch {
             throw GoferRoleError(step: "open /proc/self/fd for --host-uds", errno: error)
         }
         try confine(rootPath: rootPath, readOnly: readOnly)
@@ -47,7 +47,8 @@ public enum GoferRole {
         if rootFD < 0 { throw GoferRoleError(step: "open / after pivot_root", errno: Errno(clinux_errno())) }
         // The kernel-level read-only filter only when nothing served may be written; otherwise the
         // server refuses writes per handle.
-        try GoferSeccomp.install(readOnly: readOnly && roots.allSatisfy(\.readOnly), hostSockets: hostSockets.connect)
+        try GoferSeccomp.install(readOnly: readOnly && roots.allSatisfy(\.readOnly), hostSockets: hostSockets.connect,
+                                  createSockets: hostSockets.create)
         do {
             try GoferServer(rootFD: rootFD, socket: socket, readOnly: readOnly, binds: roots, hostSockets: hostSockets).serve()
         } catch {

@@ -28,7 +28,8 @@ public enum GoferSeccomp {
     /// Builds and loads the filter. `readOnly` additionally forbids, in the kernel, any openat that
     /// asks for write access, creation or truncation, and leaves out every call that changes files.
     /// `hostSockets` (`--host-uds=open|all`) adds socket(AF_UNIX), connect and fchdir (HostSockets.swift).
-    public static func install(readOnly: Bool, hostSockets: Bool = false) throws(GoferRoleError) {
+    /// `createSockets` (`--host-uds=create|all`) adds those and bind and listen.
+    public static func install(readOnly: Bool, hostSockets: Bool = false, createSockets: Bool = false) throws(GoferRoleError) {
         guard let filter = seccomp_init(SCMP_ACT_KILL_PROCESS) else {
             throw GoferRoleError(step: "seccomp_init", errno: .ENOMEM)
         }
@@ -66,12 +67,16 @@ public enum GoferSeccomp {
                 try allow(number)
             }
         }
-        if hostSockets {
+        if hostSockets || createSockets {
             // Only unix sockets. fchdir is for the detached /proc/self/fd clone (HostSockets.swift): a
             // working directory changes nothing the held descriptors do not already reach.
             try allow(SyscallNumber.socket, [argument(0, SCMP_CMP_EQ, UInt64(SocketABI.AF_UNIX))])
             try allow(SyscallNumber.connect)
             try allow(SyscallNumber.fchdir)
+        }
+        if createSockets {
+            try allow(SyscallNumber.bind)
+            try allow(SyscallNumber.listen)
         }
         let rc = seccomp_load(filter)
         if rc < 0 { throw GoferRoleError(step: "seccomp_load", errno: Errno(-rc)) }

@@ -151,6 +151,9 @@ public final class GoferServer {
         case let .connectSocket(file, type):
             donated = try connectHostSocket(lookup(file), type: type)
             return .connectedSocket
+        case let .bindSocket(directory, name, type):
+            donated = try bindHostSocket(lookup(directory), name: name, type: type)
+            return .boundSocket
         case let .getAttributes(file):
             return .attributes(try HostFile.attributes(lookup(file).fd))
         case let .readDirectory(directory, cookie):

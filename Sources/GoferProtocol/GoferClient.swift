@@ -100,6 +100,16 @@ public final class GoferClient: Sendable {
         return fd
     }
 
+    /// A new host AF_UNIX socket of `type` bound by the Gofer to `name` in `directory` (`--host-uds`),
+    /// already listening unless it is a datagram socket; the caller owns it. EPERM when not allowed.
+    public func bindSocket(_ directory: FileHandle, name: [UInt8], type: Int32) throws(Errno) -> Int32 {
+        guard case let (.boundSocket, fd?) = try call(.bindSocket(directory: directory, name: name,
+                                                                   type: UInt32(bitPattern: type))) else {
+            throw poison()
+        }
+        return fd
+    }
+
     /// The file's current attributes (fstat on the Gofer's handle; symlinks are not followed).
     public func attributes(_ file: FileHandle) throws(Errno) -> FileAttributes {
         guard case let (.attributes(a), nil) = try call(.getAttributes(file)) else { throw poison() }
@@ -301,7 +311,7 @@ public final class GoferClient: Sendable {
             guard payload.operation == request.operation else { s.broken = true; throw .EIO }
             let donates: Bool
             switch payload {
-            case .open, .created(.create, _), .connectedSocket: donates = true
+            case .open, .created(.create, _), .connectedSocket, .boundSocket: donates = true
             default: donates = false
             }
             if donates {

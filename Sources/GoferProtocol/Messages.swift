@@ -9,7 +9,7 @@
 // (the write operations 10...17 and attachBind 18 were added that way: a Gofer that predates them
 // answers ENOSYS).
 // Layout changes of existing messages require a new version, negotiated by the handshake. An `open` or
-// `create` (or `connectSocket`) success reply carries exactly one host descriptor as SCM_RIGHTS; no other
+// `create` (or `connectSocket`, `bindSocket`) success reply carries exactly one host descriptor as SCM_RIGHTS; no other
 // message carries any.
 import LinuxABI
 
@@ -37,6 +37,8 @@ public enum GoferOperation: UInt16, Sendable, CaseIterable {
     case attachBind = 18
     /// Host unix sockets (`--host-uds`), 40...49.
     case connectSocket = 40
+    /// A new host socket bound to a name in a directory (`--host-uds=create|all`).
+    case bindSocket = 41
     // Extended attributes (XattrWire.swift): set and remove are write operations (EROFS when read-only).
     case getXattr = 30
     case setXattr = 31
@@ -85,6 +87,9 @@ public enum GoferRequest: Sendable, Equatable {
     /// socket file; the reply donates the connected descriptor. Refused with ECONNREFUSED unless the Gofer
     /// runs with --host-uds=open or all.
     case connectSocket(file: FileHandle, type: UInt32)
+    /// Binds a new host AF_UNIX socket of `type` to `name` in `directory` (listening already for stream
+    /// and seqpacket); the reply donates it. EPERM unless the Gofer runs with --host-uds=create or all.
+    case bindSocket(directory: FileHandle, name: [UInt8], type: UInt32)
     /// getxattr of `name` (validated by XattrWire.nameError); the reply is the whole value.
     case getXattr(FileHandle, name: [UInt8])
     /// setxattr with XattrWire flags (create / replace).
@@ -114,6 +119,7 @@ public enum GoferRequest: Sendable, Equatable {
         case .setAttributes: .setAttributes
         case .attachBind: .attachBind
         case .connectSocket: .connectSocket
+        case .bindSocket: .bindSocket
         case .getXattr: .getXattr
         case .setXattr: .setXattr
         case .listXattr: .listXattr
@@ -155,6 +161,8 @@ public enum GoferReply: Sendable, Equatable {
     case attachedBind(FileHandle, FileAttributes)
     /// The connected host socket is the donated descriptor.
     case connectedSocket
+    /// The bound host socket is the donated descriptor.
+    case boundSocket
     /// A getxattr value or a listxattr list (the operation says which).
     case xattr(GoferOperation, [UInt8])
 
@@ -174,6 +182,7 @@ public enum GoferReply: Sendable, Equatable {
         case .setAttributes: .setAttributes
         case .attachedBind: .attachBind
         case .connectedSocket: .connectSocket
+        case .boundSocket: .bindSocket
         case let .xattr(op, _): op
         }
     }
@@ -236,6 +245,7 @@ extension GoferWire {
         case let .setAttributes(h, changes): w.u64(h.raw); changes.encode(into: &w)
         case let .attachBind(index): w.u32(index)
         case let .connectSocket(file, type): w.u64(file.raw); w.u32(type)
+        case let .bindSocket(d, name, type): w.u64(d.raw); w.string(name); w.u32(type)
         case let .getXattr(h, name), let .removeXattr(h, name): w.u64(h.raw); w.string(name)
         case let .setXattr(h, name, value, flags): w.u64(h.raw); w.string(name); w.string(value); w.u32(flags)
         case let .listXattr(h): w.u64(h.raw)
@@ -296,6 +306,9 @@ extension GoferWire {
             request = .setAttributes(FileHandle(raw: try r.u64()), try AttributeChanges.decode(from: &r))
         case .attachBind: request = .attachBind(index: try r.u32())
         case .connectSocket: request = .connectSocket(file: FileHandle(raw: try r.u64()), type: try r.u32())
+        case .bindSocket:
+            let d = FileHandle(raw: try r.u64()), name = try r.name()
+            request = .bindSocket(directory: d, name: name, type: try r.u32())
         case .getXattr: request = .getXattr(FileHandle(raw: try r.u64()), name: try r.xattrName())
         case .removeXattr: request = .removeXattr(FileHandle(raw: try r.u64()), name: try r.xattrName())
         case .listXattr: request = .listXattr(FileHandle(raw: try r.u64()))
@@ -332,7 +345,7 @@ extension GoferWire {
         case let .readlink(target): w.string(target)
         case let .statfs(s): s.encode(into: &w)
         case let .created(_, c): w.u64(c.handle.raw); c.attributes.encode(into: &w)
-        case .done, .connectedSocket: break
+        case .done, .connectedSocket, .boundSocket: break
         case let .xattr(_, bytes): w.string(bytes)
         case let .setAttributes(a): a.encode(into: &w)
         }
@@ -389,6 +402,7 @@ extension GoferWire {
         case .setAttributes: reply = .setAttributes(try FileAttributes.decode(from: &r))
         case .attachBind: reply = .attachedBind(FileHandle(raw: try r.u64()), try FileAttributes.decode(from: &r))
         case .connectSocket: reply = .connectedSocket
+        case .bindSocket: reply = .boundSocket
         case .setXattr, .removeXattr: reply = .done(op)
         case .getXattr, .listXattr: reply = .xattr(op, try r.string(maxLength: XattrWire.maxValueSize))
         }

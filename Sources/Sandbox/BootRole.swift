@@ -96,6 +96,7 @@ public enum BootRole {
         config.rootShared = runtime.fileAccess == .shared
         config.mountsShared = runtime.fileAccessMounts == .shared
         config.hostUDSConnect = runtime.hostUDS.allowsOpen
+        config.hostUDSCreate = runtime.hostUDS.allowsCreate
         config.mounts = plan.mounts.map { mount in
             let source: SentryMountSource
             switch mount.kind {

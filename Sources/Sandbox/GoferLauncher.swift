@@ -8,7 +8,8 @@ public enum GoferLauncher {
         do {
             try GoferRole.run(rootPath: options.rootfs, socket: options.goferFD, readOnly: options.readOnly,
                               binds: options.binds.map { (path: $0.source, readOnly: $0.readOnly) },
-                              hostSocketConnect: runtime.hostUDS.allowsOpen)
+                              hostSocketConnect: runtime.hostUDS.allowsOpen,
+                              hostSocketCreate: runtime.hostUDS.allowsCreate)
         } catch {
             let line = Array("runsc gofer \(options.id): \(error)\n".utf8)
             _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }

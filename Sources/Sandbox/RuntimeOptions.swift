@@ -33,6 +33,7 @@ public struct RuntimeOptions: Sendable, Equatable {
     public enum HostUDS: String, Sendable, Equatable {
         case none, open, create, all
         public var allowsOpen: Bool { self == .open || self == .all }
+        public var allowsCreate: Bool { self == .create || self == .all }
     }
 
     /// `--overlay2` values: an in-memory overlay on the root (the default), or none (write through).

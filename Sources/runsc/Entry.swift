@@ -90,7 +90,8 @@ struct Runsc: ParsableCommand {
                   --file-access MODE    exclusive (default) or shared: the root's files may change on the host
                   --file-access-mounts MODE  shared (default) or exclusive, for bind mounts
                   --host-uds MODE       none (default), open, create or all: connect to host unix sockets
-                                        found on the container's mounts (open, all)
+                                        found on the container's mounts (open, all), bind new ones
+                                        there (create, all)
                   --systemd-cgroup      linux.cgroupsPath is systemd's slice:prefix:name
                   --strace              log every app syscall
                   --version             print the version

@@ -90,6 +90,8 @@ public struct SentryConfig: Sendable {
     /// `--host-uds=open|all`: connect() to a host socket file on a Gofer mount asks the Gofer for a
     /// connected host socket (Net/HostUnixSocket.swift); otherwise it is refused with ECONNREFUSED.
     public var hostUDSConnect = false
+    /// `--host-uds=create|all`: bind() to a path on a Gofer mount has the Gofer make a host socket there.
+    public var hostUDSCreate = false
     public var mounts: [SentryMount] = [
         SentryMount(destination: "/proc", source: .proc, readOnly: false),
         SentryMount(destination: "/dev", source: .dev, readOnly: false),

@@ -25,6 +25,8 @@ final class HostUnixPeer: @unchecked Sendable {
         return d
     }
 
+    func hostDescriptor() throws(Errno) -> Int32 { try descriptor() }
+
     func close() {
         let d: Int32 = lock.withLock { let d = fd; fd = -1; return d }
         if d >= 0 { Glibc.close(d) }

@@ -78,6 +78,9 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
     var ownsName = false
     /// Set by connect() to a host socket file (`--host-uds`, HostUnixSocket.swift): I/O goes there.
     var hostPeer: HostUnixPeer?
+    /// Set by bind() on a Gofer mount (`--host-uds=create|all`, HostUnixListener.swift): a host socket
+    /// bound there, accepted from (stream, seqpacket) or received from (datagram).
+    var hostBound: HostUnixPeer?
 
     init(type: Int32, task: Task, flags: Int) {
         self.type = type
@@ -108,6 +111,7 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
 
     func bind(_ address: UnixAddress, task: Task) throws(Errno) -> UnixAddress {
         try UnixSocket.locked { () throws(Errno) in if local != nil { throw Errno.EINVAL } }
+        if try bindHost(address, task: task) { return address }
         let bound = address.isUnnamed ? try UnixNamespace.shared.autobind(self, task: task) : address
         if !address.isUnnamed { try UnixNamespace.shared.bind(self, to: address, task: task) }
         let lost = UnixSocket.stateLock.withLock { () -> Bool in
@@ -167,7 +171,7 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
     }
 
     /// A server-side socket made by connect(); it has no descriptor until accept() installs it.
-    private init(type: Int32, kernelID: ObjectIdentifier, credentials: UnixCredentials) {
+    init(type: Int32, kernelID: ObjectIdentifier, credentials: UnixCredentials) {
         self.type = type; self.kernelID = kernelID; ownCredentials = credentials
         super.init(flags: OpenFlags.O_RDWR, dentry: nil)
     }
@@ -205,6 +209,7 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
 
     /// accept(2): the next queued connection.
     func accept(task: Task) throws(Errno) -> UnixSocket {
+        if let host = hostListener { return try acceptHost(host, task: task) }
         try UnixSocket.locked { () throws(Errno) in if state != .listening { throw Errno.EINVAL } }
         var taken: UnixSocket?
         let deadline = UnixSocket.stateLock.withLock { receiveTimeout }.map { monotonicNanoseconds() &+ $0 }
@@ -263,6 +268,7 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
         let name: UnixAddress? = UnixSocket.stateLock.withLock {
             released = true
             hostPeer?.close()
+            hostBound?.close()
             for m in incoming { dropped += m.rights }
             let hadUnread = !incoming.isEmpty
             incoming = []; incomingBytes = 0
@@ -293,6 +299,7 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
 
     override func pollEvents(task: Task?) -> UInt32 {
         if let host = hostConnection { return host.pollEvents() }
+        if let host = hostListener { return hostBoundEvents(host) }
         return UnixSocket.stateLock.withLock {
             var e: UInt32 = 0
             if state == .listening { return backlog.isEmpty ? 0 : PollEvents.POLLIN | PollEvents.POLLRDNORM }
@@ -311,7 +318,7 @@ final class UnixSocket: FileDescription, @unchecked Sendable {
     }
 
     /// A host-connected socket cannot notify: pollers look at it again on a short interval.
-    override var readinessNeedsRecheck: Bool { hostConnection != nil }
+    override var readinessNeedsRecheck: Bool { UnixSocket.stateLock.withLock { hostPeer != nil || hostBound != nil } }
 
     override func read(_ buffers: [UnsafeMutableRawBufferPointer], at: Int64?, task: Task) throws(Errno) -> Int {
         if at != nil { throw Errno.ESPIPE }

@@ -135,6 +135,9 @@ extension UnixSocket {
         if let host = hostConnection {
             return try host.receive(into: buffers, flags: flags, nonBlocking: nonBlocking(flags), task: task)
         }
+        if type == SocketABI.SOCK_DGRAM, let host = hostListener {
+            return try host.receive(into: buffers, flags: flags, nonBlocking: nonBlocking(flags), task: task)
+        }
         let want = buffers.reduce(0) { $0 + $1.count }
         let deadline = UnixSocket.stateLock.withLock { receiveTimeout }.map { monotonicNanoseconds() &+ $0 }
         var result = UnixReceived()
