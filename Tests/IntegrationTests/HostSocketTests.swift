@@ -110,18 +110,26 @@ final class HostSocketTests: XCTestCase {
     }
     """#
 
-    /// Runs the client in a busybox bundle with `directory` bind-mounted at /run/host; returns its output.
-    private func runClient(globalFlags: [String], directory: String) throws -> CommandResult {
-        let source = harness.workDir + "/client.c"
-        try HostSocketTests.client.write(toFile: source, atomically: false, encoding: .utf8)
-        let bundle = try harness.makeBusyboxBundle(name: "bundle-" + UUID().uuidString.prefix(6),
-                                                   args: ["/bin/client", "/run/host/echo.sock"])
-        let compile = try harness.run("/usr/bin/gcc", ["-static", "-O1", "-o", bundle + "/rootfs/bin/client", source])
+    /// A busybox bundle with C `program` compiled statically to /bin/NAME and `directory` bind-mounted
+    /// (read-write) at `destination`.
+    private func programBundle(_ program: String, named name: String, args: [String], binding directory: String,
+                               at destination: String) throws -> String {
+        let source = harness.workDir + "/\(name).c"
+        try program.write(toFile: source, atomically: false, encoding: .utf8)
+        let bundle = try harness.makeBusyboxBundle(name: "bundle-" + UUID().uuidString.prefix(6), args: args)
+        let compile = try harness.run("/usr/bin/gcc", ["-static", "-O1", "-o", bundle + "/rootfs/bin/" + name, source])
         XCTAssertEqual(compile.status, 0, compile.stderr)
         try harness.editSpec(bundle) { config in
             config["mounts"] = (config["mounts"] as? [[String: Any]] ?? []) +
-                [["destination": "/run/host", "type": "bind", "source": directory, "options": ["rbind", "rw"]]]
+                [["destination": destination, "type": "bind", "source": directory, "options": ["rbind", "rw"]]]
         }
+        return bundle
+    }
+
+    /// Runs the client in a busybox bundle with `directory` bind-mounted at /run/host; returns its output.
+    private func runClient(globalFlags: [String], directory: String) throws -> CommandResult {
+        let bundle = try programBundle(HostSocketTests.client, named: "client", args: ["/bin/client", "/run/host/echo.sock"],
+                                       binding: directory, at: "/run/host")
         return try harness.runsc(globalFlags + ["run", "--bundle", bundle, "uds-" + UUID().uuidString.prefix(6).lowercased()],
                                  timeout: 60)
     }
@@ -171,16 +179,8 @@ extension HostSocketTests {
     func testBindOnGoferMountIsRefusedWithHostUDSOpen() throws {
         let directory = harness.workDir + "/bind-" + UUID().uuidString.prefix(6)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let source = harness.workDir + "/client.c"
-        try HostSocketTests.client.write(toFile: source, atomically: false, encoding: .utf8)
-        let bundle = try harness.makeBusyboxBundle(name: "bundle-" + UUID().uuidString.prefix(6),
-                                                   args: ["/bin/client", "/run/host/app.sock", "bind"])
-        let compile = try harness.run("/usr/bin/gcc", ["-static", "-O1", "-o", bundle + "/rootfs/bin/client", source])
-        XCTAssertEqual(compile.status, 0, compile.stderr)
-        try harness.editSpec(bundle) { config in
-            config["mounts"] = (config["mounts"] as? [[String: Any]] ?? []) +
-                [["destination": "/run/host", "type": "bind", "source": directory, "options": ["rbind", "rw"]]]
-        }
+        let bundle = try programBundle(HostSocketTests.client, named: "client", args: ["/bin/client", "/run/host/app.sock", "bind"],
+                                       binding: directory, at: "/run/host")
         let result = try harness.runsc(["--host-uds", "open", "run", "--bundle", bundle,
                                         "b-" + UUID().uuidString.prefix(6).lowercased()], timeout: 60)
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -244,16 +244,8 @@ extension HostSocketTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = directory + "/srv.sock"
         try XCTSkipIf(path.utf8.count >= 108, "work directory too long for a unix socket name")
-        let source = harness.workDir + "/server.c"
-        try HostSocketTests.server.write(toFile: source, atomically: false, encoding: .utf8)
-        let bundle = try harness.makeBusyboxBundle(name: "bundle-" + UUID().uuidString.prefix(6),
-                                                   args: ["/bin/server", "/data/srv.sock"])
-        let compile = try harness.run("/usr/bin/gcc", ["-static", "-O1", "-o", bundle + "/rootfs/bin/server", source])
-        XCTAssertEqual(compile.status, 0, compile.stderr)
-        try harness.editSpec(bundle) { config in
-            config["mounts"] = (config["mounts"] as? [[String: Any]] ?? []) +
-                [["destination": "/data", "type": "bind", "source": directory, "options": ["rbind", "rw"]]]
-        }
+        let bundle = try programBundle(HostSocketTests.server, named: "server", args: ["/bin/server", "/data/srv.sock"],
+                                       binding: directory, at: "/data")
         // The host side, on a thread while the container runs: wait for the file, connect, send, read back.
         let echo = HostEcho(path: path)
         let thread = Thread { echo.run() }
@@ -285,16 +277,8 @@ extension HostSocketTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = directory + "/d.sock"
         try XCTSkipIf(path.utf8.count >= 108, "work directory too long for a unix socket name")
-        let source = harness.workDir + "/server.c"
-        try HostSocketTests.server.write(toFile: source, atomically: false, encoding: .utf8)
-        let bundle = try harness.makeBusyboxBundle(name: "bundle-" + UUID().uuidString.prefix(6),
-                                                   args: ["/bin/server", "/data/d.sock", "dgram"])
-        let compile = try harness.run("/usr/bin/gcc", ["-static", "-O1", "-o", bundle + "/rootfs/bin/server", source])
-        XCTAssertEqual(compile.status, 0, compile.stderr)
-        try harness.editSpec(bundle) { config in
-            config["mounts"] = (config["mounts"] as? [[String: Any]] ?? []) +
-                [["destination": "/data", "type": "bind", "source": directory, "options": ["rbind", "rw"]]]
-        }
+        let bundle = try programBundle(HostSocketTests.server, named: "server", args: ["/bin/server", "/data/d.sock", "dgram"],
+                                       binding: directory, at: "/data")
         let sender = Thread {
             let s = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
             defer { close(s) }
@@ -373,16 +357,8 @@ extension HostSocketTests {
         }
         XCTAssertEqual(rc, 0)
 
-        let source = harness.workDir + "/client.c"
-        try HostSocketTests.client.write(toFile: source, atomically: false, encoding: .utf8)
-        let bundle = try harness.makeBusyboxBundle(name: "bundle-" + UUID().uuidString.prefix(6),
-                                                   args: ["/bin/client", "/run/host/dgram.sock", "dgram"])
-        let compile = try harness.run("/usr/bin/gcc", ["-static", "-O1", "-o", bundle + "/rootfs/bin/client", source])
-        XCTAssertEqual(compile.status, 0, compile.stderr)
-        try harness.editSpec(bundle) { config in
-            config["mounts"] = (config["mounts"] as? [[String: Any]] ?? []) +
-                [["destination": "/run/host", "type": "bind", "source": directory, "options": ["rbind", "rw"]]]
-        }
+        let bundle = try programBundle(HostSocketTests.client, named: "client", args: ["/bin/client", "/run/host/dgram.sock", "dgram"],
+                                       binding: directory, at: "/run/host")
         let result = try harness.runsc(["--host-uds", "open", "run", "--bundle", bundle,
                                         "d-" + UUID().uuidString.prefix(6).lowercased()], timeout: 60)
         XCTAssertEqual(result.status, 0, result.stderr)

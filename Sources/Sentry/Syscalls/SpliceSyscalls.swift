@@ -147,17 +147,23 @@ extension Kernel {
         return value
     }
 
+    /// A host pipe on either side: one read into a bounce buffer (at most 64 KiB), then one write of it.
+    private func copyThroughBuffer(_ task: Task, from src: FileDescription, at srcAt: Int64?, to dst: FileDescription,
+                                   at dstAt: Int64?, length: Int) throws(Errno) -> Int {
+        var buffer = [UInt8](repeating: 0, count: min(length, 1 << 16))
+        let n = try buffer.withMutableBytes { (b) throws(Errno) -> Int in try src.read([b], at: srcAt, task: task) }
+        if n == 0 { return 0 }
+        return try buffer.withMutableBytes { (b) throws(Errno) -> Int in
+            try dst.write([UnsafeMutableRawBufferPointer(rebasing: b[0..<n])], at: dstAt, task: task)
+        }
+    }
+
     /// Bytes from a pipe (Sentry or host) into `dst`: the Sentry pipe's bytes are peeked and only what
     /// `dst` took is consumed.
     private func drainPipe(_ task: Task, _ src: FileDescription, into dst: FileDescription, at: Int64?, length: Int,
                            nonBlocking: Bool) throws(Errno) -> Int {
         guard let pipe = src as? PipeDescription else {
-            var buffer = [UInt8](repeating: 0, count: min(length, 1 << 16))
-            let n = try buffer.withMutableBytes { (b) throws(Errno) -> Int in try src.read([b], at: nil, task: task) }
-            if n == 0 { return 0 }
-            return try buffer.withMutableBytes { (b) throws(Errno) -> Int in
-                try dst.write([UnsafeMutableRawBufferPointer(rebasing: b[0..<n])], at: at, task: task)
-            }
+            return try copyThroughBuffer(task, from: src, at: nil, to: dst, at: at, length: length)
         }
         guard try pipe.waitForData(task, nonBlocking: nonBlocking) else { return 0 }
         var data = pipe.peek(length)
@@ -170,12 +176,7 @@ extension Kernel {
     private func fillPipe(_ task: Task, _ dst: FileDescription, from src: FileDescription, at: Int64?, length: Int,
                           nonBlocking: Bool) throws(Errno) -> Int {
         guard let pipe = dst as? PipeDescription else {
-            var buffer = [UInt8](repeating: 0, count: min(length, 1 << 16))
-            let n = try buffer.withMutableBytes { (b) throws(Errno) -> Int in try src.read([b], at: at, task: task) }
-            if n == 0 { return 0 }
-            return try buffer.withMutableBytes { (b) throws(Errno) -> Int in
-                try dst.write([UnsafeMutableRawBufferPointer(rebasing: b[0..<n])], at: nil, task: task)
-            }
+            return try copyThroughBuffer(task, from: src, at: at, to: dst, at: nil, length: length)
         }
         let room = try pipe.waitForRoom(task, nonBlocking: nonBlocking)
         var buffer = [UInt8](repeating: 0, count: min(length, room))
